@@ -1,0 +1,106 @@
+"""Decoding one image to RGB uint8 the way the reference tools do, or a per-file problem.
+
+Choices (documented in the README):
+- Pillow's ``convert("RGB")``, as pytorch-fid and clean-fid do: grayscale is replicated,
+  alpha is dropped (not composited), palette is expanded, CMYK uses Pillow's conversion.
+- EXIF orientation is NOT applied: the reference tools ignore it, and so must we to match.
+- 16-bit images are scaled to 8 bits (value / 257, rounded). The reference tools clip them
+  to 255 (a nearly white image); we scale and say so in the run's warnings.
+- GIF/multi-frame files: the first frame.
+- Truncated files are errors (no silent grey padding), as are images above MAX_PIXELS.
+"""
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+MAX_PIXELS = 100_000_000
+Image.MAX_IMAGE_PIXELS = None  # we enforce our own limit before decoding, with a clear message
+
+
+@dataclass
+class Decoded:
+    name: str
+    array: np.ndarray | None = None     # HxWx3 uint8
+    problem: str | None = None          # why it could not be used
+    note: str | None = None             # e.g. "16-bit scaled to 8-bit"
+
+
+def _to_rgb(im: Image.Image) -> tuple[np.ndarray, str | None]:
+    note = None
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N") or (im.mode == "I" and im.format in ("PNG", "TIFF")):
+        a = np.asarray(im, dtype=np.float64)
+        hi = 65535.0 if im.mode.startswith("I;16") or a.max() > 255 else 255.0
+        a8 = np.clip(np.rint(a * (255.0 / hi)), 0, 255).astype(np.uint8)
+        note = "16-bit image scaled to 8 bits (reference tools would clip it)" if hi > 255 else None
+        return np.repeat(a8[:, :, None], 3, axis=2), note
+    if im.mode != "RGB":
+        im = im.convert("RGB")
+    return np.asarray(im, dtype=np.uint8), note
+
+
+def decode_bytes_or_path(name: str, opener) -> Decoded:
+    try:
+        with opener() as fh:
+            with Image.open(fh) as im:
+                w, h = im.size
+                if w * h > MAX_PIXELS:
+                    return Decoded(name, problem=f"image too large: {w}x{h} pixels (limit {MAX_PIXELS:,})")
+                if w < 1 or h < 1:
+                    return Decoded(name, problem=f"image has no pixels ({w}x{h})")
+                im.seek(0)
+                im.load()
+                arr, note = _to_rgb(im)
+    except UnidentifiedImageError:
+        return Decoded(name, problem="not a readable image (unknown or corrupt format)")
+    except PermissionError:
+        return Decoded(name, problem="cannot read file: permission denied")
+    except FileNotFoundError:
+        return Decoded(name, problem="cannot read file: it vanished or is a broken link")
+    except (OSError, SyntaxError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        msg = str(exc) or type(exc).__name__
+        if "truncated" in msg.lower():
+            msg = "file is truncated (incomplete download or copy?)"
+        return Decoded(name, problem=f"cannot decode image: {msg}")
+    except MemoryError:
+        return Decoded(name, problem="not enough memory to decode this image")
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        return Decoded(name, problem=f"unexpected decoded shape {arr.shape}")
+    return Decoded(name, array=arr, note=note)
+
+
+class FolderReader:
+    def __init__(self, root):
+        self.root = root
+
+    def __call__(self, name: str) -> Decoded:
+        return decode_bytes_or_path(name, lambda: open(os.path.join(self.root, name), "rb"))
+
+
+class ZipReader:
+    """Reads members in place; one ZipFile handle per thread (ZipFile is not thread-safe)."""
+
+    def __init__(self, path):
+        import threading
+        self.path = path
+        self._local = threading.local()
+
+    def _zip(self) -> zipfile.ZipFile:
+        zf = getattr(self._local, "zf", None)
+        if zf is None:
+            zf = self._local.zf = zipfile.ZipFile(self.path)
+        return zf
+
+    def __call__(self, name: str) -> Decoded:
+        def opener():
+            return io.BytesIO(self._zip().read(name))
+        return decode_bytes_or_path(name, opener)
+
+
+def reader_for(source):
+    return ZipReader(source.path) if source.kind == "zip" else FolderReader(source.path)

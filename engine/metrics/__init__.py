@@ -1,0 +1,32 @@
+"""One module per metric, each a pure ``compute`` over features, logits or image pairs.
+
+The table says what each metric needs and which result keys it fills, so the pipeline
+decides what to extract from the table rather than from a chain of ifs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    label: str
+    needs: str          # "features" | "logits" | "pairs"
+    keys: tuple         # keys in the result's "metrics" mapping
+
+
+METRICS = {m.name: m for m in (
+    MetricSpec("fid", "FID", "features", ("fid",)),
+    MetricSpec("kid", "KID", "features", ("kid_mean", "kid_std")),
+    MetricSpec("is", "Inception Score", "logits", ("is_mean", "is_std")),
+    MetricSpec("pr", "Precision / recall, density / coverage", "features",
+               ("precision", "recall", "density", "coverage")),
+    MetricSpec("ssim", "SSIM", "pairs", ("ssim",)),
+    MetricSpec("mse", "MSE", "pairs", ("mse",)),
+    MetricSpec("psnr", "PSNR", "pairs", ("psnr",)),
+)}
+
+# Every key a result's "metrics" mapping carries, in display order (null when not computed).
+RESULT_KEYS = ("fid", "kid_mean", "kid_std", "is_mean", "is_std", "precision", "recall",
+               "density", "coverage", "ssim", "mse", "psnr", "n_pairs")

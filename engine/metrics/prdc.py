@@ -1,0 +1,74 @@
+"""Precision / recall (Kynkäänniemi et al. 2019, k=3) and density / coverage (Naeem et al.
+2020, k=5) from k-nearest-neighbour balls, computed in float32 blocks.
+
+Same definitions as the ``prdc`` package: the radius of a sample is the distance to its k-th
+nearest neighbour within its own set (itself excluded); comparisons are strict (<).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+BLOCK = 1024
+
+
+@dataclass(frozen=True)
+class PrdcValue:
+    precision: float
+    recall: float
+    density: float
+    coverage: float
+    n_real: int
+    n_fake: int
+
+
+def _sq_norms(x):
+    return np.einsum("ij,ij->i", x, x)
+
+
+def _distances(a, a2, b, b2):
+    d = a2[:, None] + b2[None, :] - 2.0 * (a @ b.T)
+    np.maximum(d, 0.0, out=d)
+    return np.sqrt(d, out=d)
+
+
+def _radii(x, x2, ks):
+    """Distance to the k-th neighbour (self excluded) for each k in ks, per row."""
+    out = np.empty((len(ks), len(x)), np.float32)
+    kk = [k for k in ks]  # index k in a sorted row is the k-th neighbour (index 0 is self)
+    for s in range(0, len(x), BLOCK):
+        d = _distances(x[s:s + BLOCK], x2[s:s + BLOCK], x, x2)
+        part = np.partition(d, kk, axis=1)
+        for i, k in enumerate(kk):
+            out[i, s:s + BLOCK] = part[:, k]
+    return out
+
+
+def compute(real, fake, k_pr: int = 3, k_dc: int = 5) -> PrdcValue:
+    if len(real) <= max(k_pr, k_dc) or len(fake) <= k_pr:
+        raise ValueError(f"precision/recall needs more than {max(k_pr, k_dc)} images per set")
+    # centring on the real mean keeps the float32 distance arithmetic accurate
+    centre = np.asarray(real, np.float64).mean(axis=0)
+    real = (np.asarray(real, np.float64) - centre).astype(np.float32)
+    fake = (np.asarray(fake, np.float64) - centre).astype(np.float32)
+    r2, f2 = _sq_norms(real), _sq_norms(fake)
+    r_radii = _radii(real, r2, (k_pr, k_dc))
+    f_radius = _radii(fake, f2, (k_pr,))[0]
+    r_pr, r_dc = r_radii[0], r_radii[1]
+    precise = np.zeros(len(fake), bool)
+    density_counts = np.zeros(len(fake), np.int64)
+    recalled = np.zeros(len(real), bool)
+    nearest_fake = np.full(len(real), np.inf, np.float32)
+    for s in range(0, len(fake), BLOCK):
+        d = _distances(real, r2, fake[s:s + BLOCK], f2[s:s + BLOCK])  # (n_real, block)
+        precise[s:s + BLOCK] = (d < r_pr[:, None]).any(axis=0)
+        density_counts[s:s + BLOCK] = (d < r_dc[:, None]).sum(axis=0)
+        recalled |= (d < f_radius[None, s:s + BLOCK]).any(axis=1)
+        np.minimum(nearest_fake, d.min(axis=1), out=nearest_fake)
+    return PrdcValue(
+        precision=float(precise.mean()),
+        recall=float(recalled.mean()),
+        density=float(density_counts.sum() / (k_dc * len(fake))),
+        coverage=float((nearest_fake < r_dc).mean()),
+        n_real=len(real), n_fake=len(fake))

@@ -1,0 +1,14 @@
+"""FID Studio: with no arguments, open the desktop app; otherwise run the command line."""
+import sys
+
+
+def main() -> int:
+    if len(sys.argv) > 1:
+        from engine.cli import main as cli_main
+        return cli_main(sys.argv[1:])
+    from gui.app import main as gui_main
+    return gui_main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
