@@ -1,0 +1,25 @@
+"""Errors raised while obtaining weights and building the ONNX model.
+
+Each message says what went wrong and what the user can do about it; callers (CLI, GUI,
+engine) show the message as it is.
+"""
+
+
+class ModelBuildError(Exception):
+    """Building the FID Inception model failed for a reason the user can act on."""
+
+
+class HashMismatchError(ModelBuildError, ValueError):
+    """A downloaded or supplied file is not the file we expect (wrong SHA-256)."""
+
+
+class UnsafePickleError(ModelBuildError, ValueError):
+    """A weights file asks the unpickler for something a weights file never needs.
+
+    Raised before anything from the file is executed: the restricted unpickler never
+    imports the object it refuses.
+    """
+
+
+class WeightsFormatError(ModelBuildError, ValueError):
+    """A weights file is damaged, of an unsupported format, or lacks expected tensors."""

