@@ -24,18 +24,25 @@ from .errors import (HashMismatchError, ModelBuildError, UnsafePickleError,  # n
 
 MODEL_FILE = "fid_inception.onnx"
 ENV_VAR = "FID_STUDIO_MODEL"
+DATA_DIR_ENV = "FID_STUDIO_DATA_DIR"  # overrides the user data dir (tests isolate with it)
 APP_NAME = "fid-studio"
 
 # The in-repo default (git-ignored): where `python -m models.build_model` writes.
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / MODEL_FILE
 
-__all__ = ["DEFAULT_MODEL_PATH", "ENV_VAR", "MODEL_FILE", "HashMismatchError",
+__all__ = ["DATA_DIR_ENV", "DEFAULT_MODEL_PATH", "ENV_VAR", "MODEL_FILE", "HashMismatchError",
            "ModelBuildError", "UnsafePickleError", "WeightsFormatError", "build_model",
            "find_model", "model_search_paths", "provenance_path", "user_model_path"]
 
 
 def user_model_path() -> Path:
-    """``<user data dir>/models/fid_inception.onnx``: where the app itself builds it."""
+    """``<user data dir>/models/fid_inception.onnx``: where the app itself builds it.
+
+    The data dir is $FID_STUDIO_DATA_DIR when set, else platformdirs' user data dir.
+    """
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        return Path(env).expanduser() / "models" / MODEL_FILE
     import platformdirs  # imported here so `import models` stays cheap
 
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "models" / MODEL_FILE

@@ -321,6 +321,10 @@ def test_search_order_and_bundle(tmp_path, monkeypatch):
     assert paths[1] == models.DEFAULT_MODEL_PATH
     assert tmp_path / "models" / models.MODEL_FILE in paths
     assert models.user_model_path().parts[-2:] == ("models", "fid_inception.onnx")
+    monkeypatch.setenv(models.DATA_DIR_ENV, str(tmp_path / "data"))
+    assert models.user_model_path() == tmp_path / "data" / "models" / models.MODEL_FILE
+    monkeypatch.delenv(models.DATA_DIR_ENV)
+    assert "fid-studio" in str(models.user_model_path())
 
 
 def test_models_package_imports_no_torch_qt_or_onnx():
