@@ -44,6 +44,13 @@ def _to_rgb(im: Image.Image) -> tuple[np.ndarray, str | None]:
     return np.asarray(im, dtype=np.uint8), note
 
 
+def _exif_orientation(im):
+    try:
+        return im.getexif().get(0x0112)
+    except Exception:  # malformed EXIF must not make a readable image unusable
+        return None
+
+
 def decode_bytes_or_path(name: str, opener) -> Decoded:
     try:
         with opener() as fh:
@@ -56,6 +63,8 @@ def decode_bytes_or_path(name: str, opener) -> Decoded:
                 im.seek(0)
                 im.load()
                 arr, note = _to_rgb(im)
+                if note is None and _exif_orientation(im) not in (None, 1):
+                    note = "EXIF orientation ignored, as the reference tools do"
     except UnidentifiedImageError:
         return Decoded(name, problem="not a readable image (unknown or corrupt format)")
     except PermissionError:

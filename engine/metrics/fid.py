@@ -14,9 +14,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+def _rank_tol(eigenvalues: np.ndarray) -> float:
+    return float(eigenvalues.max(initial=0.0)) * len(eigenvalues) * np.finfo(np.float64).eps
+
+
 def _psd_sqrt(sigma: np.ndarray) -> np.ndarray:
     w, v = np.linalg.eigh(sigma)
-    w = np.sqrt(np.clip(w, 0.0, None))
+    w = np.sqrt(np.where(w > _rank_tol(w), w, 0.0))
     return (v * w) @ v.T
 
 
@@ -60,9 +64,10 @@ def compute(ref: GaussianStats, gen: GaussianStats) -> FidValue:
     m = r @ s2 @ r
     m = (m + m.T) * 0.5
     eig = np.linalg.eigvalsh(m)
+    tol = _rank_tol(eig)
     top = max(float(eig[-1]), 1e-300)
-    residue = float(max(0.0, -float(eig[0]))) / top
-    tr_covmean = float(np.sqrt(np.clip(eig, 0.0, None)).sum())
+    residue = max(0.0, -float(eig[0]) - tol) / top
+    tr_covmean = float(np.sqrt(eig[eig > tol]).sum())
     diff = mu1 - mu2
     fid = float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * tr_covmean)
     return FidValue(fid, residue)
