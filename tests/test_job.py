@@ -110,7 +110,8 @@ def test_paired_metrics_match_by_name(tmp_path):
     ref = make_folder(tmp_path / "ref", 4, seed=5, size=(24, 20))
     gen = tmp_path / "gen"
     shutil.copytree(ref, gen)
-    os.rename(gen / "img_0000.png", gen / "img_0000.jpg")  # same stem, other extension: still paired
+    Image.open(gen / "img_0000.png").save(gen / "img_0000.jpg", quality=70)  # same stem, other extension
+    (gen / "img_0000.png").unlink()
     Image.open(ref / "img_0001.png").resize((10, 10)).save(gen / "img_0001.png")  # size mismatch
     (gen / "img_0003.png").unlink()
     make_folder(gen, 1, seed=9, size=(24, 20), prefix="extra")
