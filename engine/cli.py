@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("generated", nargs="+", help="one or more folders / .zip / stats .npz")
     c.add_argument("--metrics", default="fid,kid", help=f"comma-separated, from: {','.join(ALL_METRICS)}")
     c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--val", type=Path, help="real validation folder with class sub-folders (GAN-train/test; "
+                   "default: a seeded 80/20 split of the reference)")
     c.add_argument("--json", type=Path, help="also write the JSON result here")
     c.add_argument("--csv", type=Path, help="write one CSV row per generated source")
     c.add_argument("--pdf", type=Path, help="write a PDF report (needs the GUI libraries)")
@@ -99,7 +101,7 @@ def cmd_compute(args) -> int:
     cancel = CancelToken()
     try:
         result = run(args.reference, args.generated, opts, on_event=StderrProgress(),
-                     cancel=cancel, model_path=args.model)
+                     cancel=cancel, model_path=args.model, val_path=args.val)
     except KeyboardInterrupt:
         cancel.cancel()
         print("cancelled", file=sys.stderr)

@@ -12,6 +12,7 @@ from collections import Counter
 
 import numpy as np
 
+from . import class_scores
 from . import pairs as pair_metrics
 from .errors import CancelToken, InputError, ModelError
 from .events import Message, Progress, SourceFinished, SourceStarted
@@ -99,8 +100,24 @@ class _StatsOnly:
         self.n, self.skipped, self.notes, self.from_cache, self.cache_note = s["n"] or 0, [], [], True, None
 
 
+def _class_metrics(opts, ref, gen, val, cancel, res: SourceResult):
+    if ref.features is None:
+        res.warnings.append("GAN-train/test need reference images in class sub-folders, not a stats file")
+        return
+    try:
+        metrics, warnings, extras = class_scores.compute(ref, gen, opts, val=val, cancel=cancel)
+    except (InputError, ValueError) as exc:
+        res.warnings.append(f"GAN-train/test not computed: {exc}")
+        return
+    res.metrics.update(metrics)
+    res.warnings += warnings
+    res.extras.update(extras)
+
+
 def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToken | None = None,
-        model_path=None, cache_root=None, model=None) -> RunResult:
+        model_path=None, cache_root=None, model=None, val_path=None) -> RunResult:
+    """Score every generated source against the reference; ``val_path`` is an optional real
+    validation folder (class sub-folders) for GAN-train / GAN-test."""
     t0 = time.perf_counter()
     cancel = cancel or CancelToken()
     emit = on_event or (lambda e: None)
@@ -133,6 +150,9 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
         ref = features_of(ref_src, "reference", -1) if wants_features else None
         if ref is not None:
             emit(SourceFinished("reference", -1))
+        val = None
+        if val_path is not None and opts.wants_classes:
+            val = features_of(open_source(val_path), "validation", -2)
         results = []
         for i, src in enumerate(gen_srcs):
             res = SourceResult(path=src.label, n_images=0, metrics=empty_metrics(), warnings=src.warnings())
@@ -151,6 +171,8 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
                     res.warnings.append(gen_ext.cache_note)
                 res.fid_curve = curve
                 _feature_metrics(opts, ref, gen_ext, model, res)
+                if opts.wants_classes:
+                    _class_metrics(opts, ref, gen_ext, val, cancel, res)
             if opts.wants_pairs:
                 if src.kind == "stats" or ref_src.kind == "stats":
                     res.warnings.append("paired metrics need image folders on both sides: not computed")

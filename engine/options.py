@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 from .errors import OptionError
 
 # Metric names as users type them; order is the display order everywhere.
-ALL_METRICS = ("fid", "kid", "is", "pr", "ssim", "mse", "psnr")
+ALL_METRICS = ("fid", "kid", "is", "pr", "ssim", "mse", "psnr", "gan-train", "gan-test")
 DEFAULT_METRICS = ("fid", "kid")
 DEVICES = ("auto", "cuda", "cpu")
 
@@ -34,6 +34,7 @@ class Options:
     pr_k: int = 3
     dc_k: int = 5
     pr_max_samples: int = 10000
+    gan_val_fraction: float = 0.2
     use_cache: bool = True
 
     def __post_init__(self):
@@ -55,6 +56,8 @@ class Options:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise OptionError(f"option {name} must be a positive integer, got {value!r}")
+        if not 0.0 < float(self.gan_val_fraction) < 1.0:
+            raise OptionError(f"option gan_val_fraction must be between 0 and 1, got {self.gan_val_fraction!r}")
         if not isinstance(self.seed, int) or self.seed < 0:
             raise OptionError(f"option seed must be a non-negative integer, got {self.seed!r}")
 
@@ -79,7 +82,11 @@ class Options:
 
     @property
     def wants_features(self) -> bool:
-        return any(m in ("fid", "kid", "is", "pr") for m in self.metrics)
+        return any(m in ("fid", "kid", "is", "pr", "gan-train", "gan-test") for m in self.metrics)
+
+    @property
+    def wants_classes(self) -> bool:
+        return any(m in ("gan-train", "gan-test") for m in self.metrics)
 
     @property
     def wants_pairs(self) -> bool:

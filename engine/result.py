@@ -10,12 +10,12 @@ import platform
 from dataclasses import asdict, dataclass, field
 
 from . import __version__
-from .metrics import RESULT_KEYS
+from .metrics import RESULT_KEYS, STRUCTURED_KEYS
 from .sources import display_name
 
 
 def empty_metrics() -> dict:
-    return {k: None for k in RESULT_KEYS}
+    return {k: None for k in RESULT_KEYS + STRUCTURED_KEYS}
 
 
 def _json_number(v):
@@ -43,9 +43,7 @@ class SourceResult:
 
     def to_dict(self) -> dict:
         metrics = {k: _json_number(self.metrics.get(k)) for k in RESULT_KEYS}
-        for k, v in self.metrics.items():
-            if k not in metrics:
-                metrics[k] = v
+        metrics.update({k: self.metrics.get(k) for k in STRUCTURED_KEYS})
         return {"path": self.path, "n_images": self.n_images, "skipped": self.skipped,
                 "warnings": self.warnings, "metrics": metrics, "extras": self.extras}
 

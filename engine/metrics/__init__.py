@@ -12,7 +12,7 @@ from dataclasses import dataclass
 class MetricSpec:
     name: str
     label: str
-    needs: str          # "features" | "logits" | "pairs"
+    needs: str          # "features" | "logits" | "pairs" | "classes" (features + class sub-folders)
     keys: tuple         # keys in the result's "metrics" mapping
 
 
@@ -25,8 +25,13 @@ METRICS = {m.name: m for m in (
     MetricSpec("ssim", "SSIM", "pairs", ("ssim",)),
     MetricSpec("mse", "MSE", "pairs", ("mse",)),
     MetricSpec("psnr", "PSNR", "pairs", ("psnr",)),
+    MetricSpec("gan-train", "GAN-train (linear probe)", "classes", ("gan_train", "real_baseline")),
+    MetricSpec("gan-test", "GAN-test (linear probe)", "classes", ("gan_test", "real_baseline")),
 )}
 
 # Every key a result's "metrics" mapping carries, in display order (null when not computed).
 RESULT_KEYS = ("fid", "kid_mean", "kid_std", "is_mean", "is_std", "precision", "recall",
-               "density", "coverage", "ssim", "mse", "psnr", "n_pairs")
+               "density", "coverage", "ssim", "mse", "psnr", "n_pairs",
+               "gan_train", "gan_test", "real_baseline")
+# Structured metric values (JSON only, not CSV columns); null when not computed.
+STRUCTURED_KEYS = ("per_class", "sweep")
