@@ -1,0 +1,46 @@
+# FID Studio — one command each for a fresh clone:
+#   make run    set up .venv (runtime + model build) and open the app
+#   make test   set up .venv (runtime + dev tools + model) and run the test suite
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup setup-dev model run test bench bundle selftest-bundle deb clean
+
+$(VENV)/bin/python:
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(STAMP): requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $(STAMP)
+
+setup: $(STAMP) model
+setup-dev: setup
+
+model: $(STAMP)
+	@$(PY) -c "import models, sys; sys.exit(0 if models.find_model() else 1)" 2>/dev/null \
+	  || $(PY) main.py model build
+
+run: setup
+	$(PY) main.py
+
+test: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+bench: setup
+	$(PY) bench/run_bench.py
+
+bundle: setup
+	bash packaging/build_bundle.sh
+
+selftest-bundle: bundle
+	QT_QPA_PLATFORM=offscreen dist/fid-studio/fid-studio --selftest
+
+deb: bundle
+	bash packaging/build_deb.sh
+
+clean:
+	rm -rf build dist packaging/out
