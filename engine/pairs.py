@@ -9,7 +9,7 @@ from __future__ import annotations
 import collections
 import math
 import posixpath
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +18,7 @@ from .decode import reader_for
 from .errors import CancelToken
 from .events import Progress, Rate
 from .metrics import paired
+from .ordered_pool import ordered_map
 
 
 def _stem_map(names):
@@ -86,39 +87,23 @@ def compute(ref_source, gen_source, metrics, opts, *, index=0, on_event=None,
 
     rate = Rate(len(pairs))
     done, new_ssim, new_skips = 0, [], []
-    window = collections.deque()
-    it = iter(pairs)
-    with ThreadPoolExecutor(max_workers=opts.workers, thread_name_prefix="pairs") as pool:
-        try:
-            def fill():
-                while len(window) < 4 * opts.workers:
-                    p = next(it, None)
-                    if p is None:
-                        return
-                    window.append(pool.submit(job, p))
-            fill()
-            while window:
-                cancel.check()
-                name, s, m, problem = window.popleft().result()
-                fill()
-                done += 1
-                if problem:
-                    res.problems.append((name, problem))
-                    new_skips.append((name, problem))
-                else:
-                    res.per_image.append((name, s, m))
-                    if s is not None:
-                        new_ssim.append(s)
-                if done % 16 == 0 or not window:
-                    r, eta = rate(done)
-                    emit(Progress("generated", index, "pairs", done, len(pairs), r, eta,
-                                  n_images=len(res.per_image), new_skipped=tuple(new_skips),
-                                  ssim_values=tuple(new_ssim)))
-                    new_ssim, new_skips = [], []
-        except BaseException:
-            for fut in window:
-                fut.cancel()
-            raise
+    with closing(ordered_map(job, pairs, workers=opts.workers, depth=4 * opts.workers, name="pairs")) as results:
+        for name, s, m, problem in results:
+            cancel.check()
+            done += 1
+            if problem:
+                res.problems.append((name, problem))
+                new_skips.append((name, problem))
+            else:
+                res.per_image.append((name, s, m))
+                if s is not None:
+                    new_ssim.append(s)
+            if done % 16 == 0 or done == len(pairs):
+                r, eta = rate(done)
+                emit(Progress("generated", index, "pairs", done, len(pairs), r, eta,
+                              n_images=len(res.per_image), new_skipped=tuple(new_skips),
+                              ssim_values=tuple(new_ssim)))
+                new_ssim, new_skips = [], []
     res.n_pairs = len(res.per_image)
     if res.n_pairs == 0:
         res.warnings.append("no usable image pairs: paired metrics not computed "

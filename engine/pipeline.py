@@ -7,9 +7,8 @@ happen at the same points: between images and between batches.
 """
 from __future__ import annotations
 
-import collections
 import time
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +18,7 @@ from .decode import reader_for
 from .errors import CancelToken, InputError
 from .events import Progress, Rate
 from .metrics import fid as fid_metric
+from .ordered_pool import ordered_map
 from .stats import FeatureStore, MomentAccumulator
 
 FEATURE_DIM = 2048
@@ -127,41 +127,25 @@ def _extract_into(workdir, source, preset, model, opts, role, index, emit, cance
                       feats.n, tuple(pending_skips)))
         pending_skips.clear()
 
-    window = collections.deque()
-    names = iter(source.files)
     depth = max(2 * opts.batch_size, 4 * opts.workers)
-    with ThreadPoolExecutor(max_workers=opts.workers, thread_name_prefix="decode") as pool:
-        try:
-            def fill():
-                while len(window) < depth:
-                    name = next(names, None)
-                    if name is None:
-                        return
-                    window.append(pool.submit(job, name))
-            fill()
-            while window:
-                cancel.check()
-                decoded, x = window.popleft().result()
-                fill()
-                done += 1
-                if x is None:
-                    skipped.append((decoded.name, decoded.problem))
-                    pending_skips.append((decoded.name, decoded.problem))
-                else:
-                    ok_files.append(decoded.name)
-                    if decoded.note:
-                        notes.append((decoded.name, decoded.note))
-                    batch.append(x)
-                    if len(batch) == opts.batch_size:
-                        run_batch()
-                        cancel.check()
-                        report()
-            if batch:
+    with closing(ordered_map(job, source.files, workers=opts.workers, depth=depth, name="decode")) as decoded_items:
+        for decoded, x in decoded_items:
+            cancel.check()
+            done += 1
+            if x is None:
+                skipped.append((decoded.name, decoded.problem))
+                pending_skips.append((decoded.name, decoded.problem))
+                continue
+            ok_files.append(decoded.name)
+            if decoded.note:
+                notes.append((decoded.name, decoded.note))
+            batch.append(x)
+            if len(batch) == opts.batch_size:
                 run_batch()
-        except BaseException:
-            for fut in window:
-                fut.cancel()
-            raise
+                cancel.check()
+                report()
+    if batch:
+        run_batch()
     cancel.check()
     if feats.n < 2:
         raise InputError(f"{source.label}: fewer than 2 readable images "
