@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-from test_gui_support import base_images, checkpoint_tree, write_set
+from PySide6.QtCore import Qt
+from test_gui_support import base_images, checkpoint_tree, single_blas_thread, write_set
 
 from engine.errors import CancelToken
 from engine.job import run as engine_run
@@ -18,6 +19,12 @@ pytestmark = pytest.mark.skipif(__import__("models").find_model() is None,
                                 reason="needs the built ONNX model (python main.py model build)")
 RUN_TIMEOUT = 240_000
 NOISES = {"step_10000": 30.0, "step_2000": 70.0, "step_500": 110.0}   # best: step_10000
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _blas():
+    with single_blas_thread():
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +53,14 @@ def make_window(qtbot):
     qtbot.addWidget(w)
     w.show()
     return w
+
+
+def run_and_wait(qtbot, w, start):
+    """Start a run with ``start()`` and wait for its end; fail with the engine's message."""
+    with qtbot.waitSignal(w.run_ended, timeout=RUN_TIMEOUT) as blocker:
+        start()
+    assert blocker.args[0] == "finished", w.last_error
+    return w.current
 
 
 def set_sources(qtbot, w, ref, gens=(), ckpt_parent=None):
@@ -99,10 +114,8 @@ def test_run_matches_engine_sweep_and_stays_responsive(qtbot, data, env, capsys)
     progress = []
     w.runner.started.connect(lambda tag: w.runner.worker.signals.progress.connect(progress.append))
     probe.start()
-    with qtbot.waitSignal(w.run_finished, timeout=RUN_TIMEOUT) as blocker:
-        qtbot.mouseClick(w.run_button, __import__("PySide6.QtCore", fromlist=["Qt"]).Qt.MouseButton.LeftButton)
+    gui_result = run_and_wait(qtbot, w, lambda: qtbot.mouseClick(w.run_button, Qt.MouseButton.LeftButton))
     delay = probe.stop()
-    gui_result = blocker.args[0]
     with capsys.disabled():
         print(f"\nevent-loop delay during a run: max {delay['max_ms']:.1f} ms, p99 {delay['p99_ms']:.1f} ms, "
               f"median {delay['median_ms']:.1f} ms over {delay['ticks']} ticks of 10 ms")
@@ -151,7 +164,7 @@ def test_cancel_mid_run_leaves_nothing(qtbot, data, env):
     assert w.cancel_button.isEnabled() and not w.run_button.isEnabled()
     qtbot.waitUntil(lambda: len(got_progress) >= 2, timeout=RUN_TIMEOUT)
     with qtbot.waitSignal(w.run_cancelled, timeout=30000):
-        qtbot.keyClick(w, __import__("PySide6.QtCore", fromlist=["Qt"]).Qt.Key.Key_Escape)
+        qtbot.keyClick(w, Qt.Key.Key_Escape)
     assert w.runner.cancel_latency_s < 5.0
     assert w.last_outcome == "cancelled" and "Cancelled" in w.run_status.text()
     assert w.pool.waitForDone(10000)

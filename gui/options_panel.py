@@ -1,0 +1,192 @@
+"""Metric checkboxes, preset, device and the Advanced options; builds engine Options.
+
+A metric that cannot run is disabled, with the reason in its tooltip and in a visible hint
+under the checkboxes. The form reads its choices and defaults from engine.options /
+engine.presets / engine.metrics, so a new preset or metric shows up here by itself.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGridLayout, QGroupBox, QLabel,
+                               QSpinBox, QToolButton, QVBoxLayout, QWidget)
+
+from engine.metrics import METRICS
+from engine.options import ALL_METRICS, DEFAULT_METRICS, Options
+from engine.presets import PRESETS
+
+from .settings import as_bool, as_int, as_list, as_str
+
+# Checkbox texts where the engine's label is too long for a checkbox; other metrics use
+# METRICS[name].label, so a metric added to the engine appears here by itself.
+SHORT_LABELS = {"fid": "FID", "kid": "KID", "is": "IS", "pr": "Precision / recall (+ density / coverage)",
+                "ssim": "SSIM", "mse": "MSE", "psnr": "PSNR", "gan-train": "GAN-train", "gan-test": "GAN-test"}
+WIDE = ("pr",)          # gets a row of its own
+DEVICE_LABELS = {"auto": "Auto (CUDA if usable)", "cuda": "CUDA (GPU)", "cpu": "CPU"}
+DEVICE_IDLE = "Provider: chosen when a run starts"
+
+
+def short_reason(why: str) -> str:
+    """The first sentence of a reason, for the visible hint (the tooltip has all of it)."""
+    first = why.split(". ")[0].rstrip(".")
+    return first + (" (details in the tooltip)" if len(first) < len(why.rstrip(".")) else "")
+
+
+class OptionsPanel(QWidget):
+    changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        box = QGroupBox("Metrics")
+        grid = QGridLayout(box)
+        self.checks: dict[str, QCheckBox] = {}
+        row, col = 0, 0
+        for m in [m for m in ALL_METRICS if m not in WIDE] + [m for m in ALL_METRICS if m in WIDE]:
+            cb = QCheckBox(SHORT_LABELS.get(m, METRICS[m].label if m in METRICS else m))
+            cb.setChecked(m in DEFAULT_METRICS)
+            cb.toggled.connect(self.changed)
+            self.checks[m] = cb
+            if m in WIDE:
+                row, col = (row + 1, 0) if col else (row, 0)
+                grid.addWidget(cb, row, 0, 1, 3)
+                row += 1
+                continue
+            grid.addWidget(cb, row, col)
+            row, col = (row + 1, 0) if col == 2 else (row, col + 1)
+        row = row + 1 if col else row
+        self.hint = QLabel()
+        self.hint.setObjectName("hint")
+        self.hint.setWordWrap(True)
+        grid.addWidget(self.hint, row, 0, 1, 3)
+        lay.addWidget(box)
+        self.reasons: dict[str, str | None] = {}
+
+        form_box = QGroupBox("Settings")
+        form = QFormLayout(form_box)
+        self.preset = QComboBox()
+        for name in PRESETS:
+            self.preset.addItem(name, name)
+        self.preset_line = QLabel()
+        self.preset_line.setObjectName("hint")
+        self.preset_line.setWordWrap(True)
+        self.preset.currentIndexChanged.connect(self._preset_changed)
+        form.addRow("Preset", self.preset)
+        form.addRow("", self.preset_line)
+        self.device = QComboBox()
+        for d, label in DEVICE_LABELS.items():
+            self.device.addItem(label, d)
+        self.device_status = QLabel(DEVICE_IDLE)
+        self.device_status.setObjectName("hint")
+        self.device_status.setWordWrap(True)
+        form.addRow("Device", self.device)
+        form.addRow("", self.device_status)
+        lay.addWidget(form_box)
+
+        self.adv_toggle = QToolButton()
+        self.adv_toggle.setText("Advanced")
+        self.adv_toggle.setCheckable(True)
+        self.adv_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.adv_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.adv_toggle.setAutoRaise(True)
+        self.adv_toggle.toggled.connect(self._toggle_advanced)
+        lay.addWidget(self.adv_toggle)
+        self.advanced = QWidget()
+        af = QFormLayout(self.advanced)
+        af.setContentsMargins(12, 0, 0, 0)
+        defaults = Options()
+        self.batch = self._spin(1, 1024, defaults.batch_size, "images per inference batch "
+                                "(results do not depend on it; memory does)")
+        self.workers = self._spin(1, 64, defaults.workers, "threads decoding and resizing images")
+        self.seed = self._spin(0, 2**31 - 1, defaults.seed, "seed for KID subsets and subsampling")
+        self.use_cache = QCheckBox("Reuse cached features")
+        self.use_cache.setChecked(defaults.use_cache)
+        self.use_cache.setToolTip("Features of an unchanged source, model and preset are read "
+                                  "from the cache instead of recomputed")
+        af.addRow("Batch size", self.batch)
+        af.addRow("Worker threads", self.workers)
+        af.addRow("Seed", self.seed)
+        af.addRow("", self.use_cache)
+        self.advanced.setVisible(False)
+        lay.addWidget(self.advanced)
+        self._preset_changed()
+
+    def _spin(self, lo, hi, value, tip) -> QSpinBox:
+        s = QSpinBox()
+        s.setRange(lo, hi)
+        s.setValue(value)
+        s.setToolTip(tip)
+        return s
+
+    def _toggle_advanced(self, on: bool) -> None:
+        self.advanced.setVisible(on)
+        self.adv_toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+
+    def _preset_changed(self) -> None:
+        p = PRESETS[self.preset.currentData()]
+        self.preset_line.setText(f"Equals {p.equals}")
+        self.preset_line.setToolTip(f"Resize to 299×299: {p.resize}")
+        self.changed.emit()
+
+    # -- availability ----------------------------------------------------------------------
+    def set_reasons(self, reasons: dict, note: str = "") -> None:
+        """Disable metrics that cannot run; say why in the tooltip and in the hint line."""
+        self.reasons = dict(reasons)
+        lines = []
+        groups: dict[str, list] = {}
+        for m, cb in self.checks.items():
+            why = reasons.get(m)
+            cb.setEnabled(why is None)
+            cb.setToolTip(why or (METRICS[m].label if m in METRICS else m))
+            if why:
+                groups.setdefault(why, []).append(cb.text().split(" ")[0])
+        for why, names in groups.items():
+            lines.append(f"{' / '.join(names)} unavailable: {short_reason(why)}")
+        if note:
+            lines.append(note)
+        self.hint.setText("\n".join(lines))
+        self.hint.setVisible(bool(lines))
+
+    def metrics(self) -> tuple:
+        return tuple(m for m in ALL_METRICS if self.checks[m].isChecked() and self.checks[m].isEnabled())
+
+    def set_metrics(self, metrics) -> None:
+        for m, cb in self.checks.items():
+            cb.setChecked(m in metrics)
+
+    def options(self) -> Options:
+        """The engine Options of the form; raises engine.errors.OptionError when none fits."""
+        return Options(metrics=self.metrics(), preset=self.preset.currentData(),
+                       device=self.device.currentData(), batch_size=self.batch.value(),
+                       workers=self.workers.value(), seed=self.seed.value(),
+                       use_cache=self.use_cache.isChecked())
+
+    def set_device_status(self, text: str) -> None:
+        self.device_status.setText(text or DEVICE_IDLE)
+
+    # -- settings --------------------------------------------------------------------------
+    def save_settings(self, s) -> None:
+        s.beginGroup("options")
+        s.setValue("metrics", [m for m, cb in self.checks.items() if cb.isChecked()])
+        s.setValue("preset", self.preset.currentData())
+        s.setValue("device", self.device.currentData())
+        s.setValue("batch_size", self.batch.value())
+        s.setValue("workers", self.workers.value())
+        s.setValue("seed", self.seed.value())
+        s.setValue("use_cache", self.use_cache.isChecked())
+        s.setValue("advanced_open", self.adv_toggle.isChecked())
+        s.endGroup()
+
+    def restore_settings(self, s) -> None:
+        s.beginGroup("options")
+        metrics = as_list(s.value("metrics")) if s.contains("metrics") else list(DEFAULT_METRICS)
+        self.set_metrics([m for m in metrics if m in ALL_METRICS])
+        for combo, key in ((self.preset, "preset"), (self.device, "device")):
+            i = combo.findData(as_str(s.value(key)))
+            if i >= 0:
+                combo.setCurrentIndex(i)
+        for spin, key in ((self.batch, "batch_size"), (self.workers, "workers"), (self.seed, "seed")):
+            spin.setValue(as_int(s.value(key), spin.value()))
+        self.use_cache.setChecked(as_bool(s.value("use_cache"), True))
+        self.adv_toggle.setChecked(as_bool(s.value("advanced_open"), False))
+        s.endGroup()

@@ -1,0 +1,37 @@
+"""Shared look of the pyqtgraph plots: white background, readable colours, one pen per source."""
+from __future__ import annotations
+
+import pyqtgraph as pg
+
+# Colour-blind-friendly cycle (Okabe-Ito without yellow, readable on white).
+COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#000000")
+BEST_COLOR = "#D55E00"
+
+pg.setConfigOptions(antialias=True, background="w", foreground="#333333")
+
+
+def color(i: int) -> str:
+    return COLORS[i % len(COLORS)]
+
+
+def make_plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
+    w = pg.PlotWidget()
+    w.setTitle(title, size="10pt")
+    w.setLabel("bottom", x_label)
+    w.setLabel("left", y_label)
+    w.showGrid(x=True, y=True, alpha=0.2)
+    w.setMenuEnabled(False)
+    w.setMinimumHeight(180)
+    item = w.getPlotItem()
+    item.setClipToView(True)
+    item.setDownsampling(auto=True, mode="peak")
+    return w
+
+
+def empty_text(plot: pg.PlotWidget, text: str) -> pg.TextItem:
+    """A grey note in the middle of an empty plot ("no data yet")."""
+    t = pg.TextItem(text, color="#888888", anchor=(0.5, 0.5))
+    plot.addItem(t, ignoreBounds=True)
+    t.setPos(0.5, 0.5)
+    plot.getPlotItem().getViewBox().setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+    return t

@@ -1,0 +1,197 @@
+"""Charts for the PDF report, drawn with QPainter into QImages.
+
+Only a QGuiApplication is needed (no widgets), so the CLI's ``--pdf`` can draw them
+offscreen. They show the same data as the window's plots: the checkpoint sweep with the
+best point, the running FID curves and the per-image SSIM histogram.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen, QPolygonF
+
+from .live_state import short_name
+from .plot_style import BEST_COLOR, COLORS
+from .result_format import best_index
+
+W, H = 1600, 720                      # pixels; placed at page width in the PDF
+MARGIN = dict(left=150, right=40, top=80, bottom=120)
+
+
+def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    if not math.isfinite(lo) or not math.isfinite(hi):
+        return []
+    if hi <= lo:
+        hi = lo + (abs(lo) or 1.0)
+    raw = (hi - lo) / n
+    mag = 10 ** math.floor(math.log10(raw))
+    step = min((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw), default=10 * mag)
+    first = math.ceil(lo / step) * step
+    return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.6g}" if abs(v) < 1e5 else f"{v:.3g}"
+
+
+class _Canvas:
+    def __init__(self, title, x_label, y_label, xs, ys):
+        self.img = QImage(W, H, QImage.Format.Format_RGB32)
+        self.img.fill(QColor("white"))
+        self.p = QPainter(self.img)
+        self.p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.font = QFont()
+        self.font.setPixelSize(24)
+        self.p.setFont(self.font)
+        self.plot = QRectF(MARGIN["left"], MARGIN["top"], W - MARGIN["left"] - MARGIN["right"],
+                           H - MARGIN["top"] - MARGIN["bottom"])
+        x_lo, x_hi = (min(xs), max(xs)) if len(xs) else (0.0, 1.0)
+        y_lo, y_hi = (min(ys), max(ys)) if len(ys) else (0.0, 1.0)
+        xp = (x_hi - x_lo) * 0.05 or 0.5
+        yp = (y_hi - y_lo) * 0.12 or (abs(y_hi) * 0.1 or 1.0)
+        self.x0, self.x1, self.y0, self.y1 = x_lo - xp, x_hi + xp, y_lo - yp, y_hi + yp
+        bold = QFont(self.font)
+        bold.setPixelSize(30)
+        bold.setBold(True)
+        self.p.setFont(bold)
+        self.p.drawText(QRectF(0, 10, W, 50), Qt.AlignmentFlag.AlignCenter, title)
+        self.p.setFont(self.font)
+        self.p.drawText(QRectF(self.plot.left(), H - 50, self.plot.width(), 40),
+                        Qt.AlignmentFlag.AlignCenter, x_label)
+        self.p.save()
+        self.p.translate(30, self.plot.center().y())
+        self.p.rotate(-90)
+        self.p.drawText(QRectF(-self.plot.height() / 2, -20, self.plot.height(), 40),
+                        Qt.AlignmentFlag.AlignCenter, y_label)
+        self.p.restore()
+
+    def map(self, x, y) -> QPointF:
+        fx = (x - self.x0) / (self.x1 - self.x0)
+        fy = (y - self.y0) / (self.y1 - self.y0)
+        return QPointF(self.plot.left() + fx * self.plot.width(), self.plot.bottom() - fy * self.plot.height())
+
+    def axes(self, x_ticks=None) -> None:
+        grid = QPen(QColor("#dddddd"), 1)
+        text = QPen(QColor("#333333"))
+        for y in nice_ticks(self.y0, self.y1):
+            pt = self.map(self.x0, y)
+            self.p.setPen(grid)
+            self.p.drawLine(QPointF(self.plot.left(), pt.y()), QPointF(self.plot.right(), pt.y()))
+            self.p.setPen(text)
+            self.p.drawText(QRectF(0, pt.y() - 15, self.plot.left() - 12, 30),
+                            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, _fmt(y))
+        ticks = x_ticks if x_ticks is not None else [(x, _fmt(x)) for x in nice_ticks(self.x0, self.x1)]
+        for x, label in ticks:
+            pt = self.map(x, self.y0)
+            self.p.setPen(grid)
+            self.p.drawLine(QPointF(pt.x(), self.plot.top()), QPointF(pt.x(), self.plot.bottom()))
+            self.p.setPen(text)
+            self.p.drawText(QRectF(pt.x() - 120, self.plot.bottom() + 8, 240, 30),
+                            Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, label)
+        self.p.setPen(QPen(QColor("#333333"), 2))
+        self.p.drawRect(self.plot)
+
+    def line(self, xs, ys, color, markers=True) -> None:
+        pen = QPen(QColor(color), 4)
+        self.p.setPen(pen)
+        pts = [self.map(x, y) for x, y in zip(xs, ys)]
+        if len(pts) > 1:
+            path = QPainterPath(pts[0])
+            for pt in pts[1:]:
+                path.lineTo(pt)
+            self.p.drawPath(path)
+        if markers:
+            self.p.setBrush(QColor(color))
+            for pt in pts:
+                self.p.drawEllipse(pt, 7, 7)
+            self.p.setBrush(Qt.BrushStyle.NoBrush)
+
+    def star(self, x, y, label) -> None:
+        c = self.map(x, y)
+        poly = QPolygonF([c + QPointF((18 if i % 2 == 0 else 8) * math.sin(i * math.pi / 5),
+                                      -(18 if i % 2 == 0 else 8) * math.cos(i * math.pi / 5))
+                          for i in range(10)])
+        self.p.setPen(QPen(QColor("white"), 2))
+        self.p.setBrush(QColor(BEST_COLOR))
+        self.p.drawPolygon(poly)
+        self.p.setPen(QColor(BEST_COLOR))
+        align = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom
+        left = min(max(c.x() - 300, self.plot.left()), self.plot.right() - 600)
+        self.p.drawText(QRectF(left, c.y() - 60, 600, 36), align, label)
+
+    def legend(self, names) -> None:
+        y = self.plot.top() + 10
+        for i, name in enumerate(names):
+            self.p.setPen(QPen(QColor(COLORS[i % len(COLORS)]), 6))
+            self.p.drawLine(QPointF(self.plot.right() - 330, y + 15), QPointF(self.plot.right() - 290, y + 15))
+            self.p.setPen(QColor("#333333"))
+            self.p.drawText(QRectF(self.plot.right() - 280, y, 270, 30), Qt.AlignmentFlag.AlignVCenter, name)
+            y += 32
+
+    def done(self) -> QImage:
+        self.p.end()
+        return self.img
+
+
+def sweep_chart(result, key="fid", title="FID over checkpoints", y_label="FID (lower is better)"):
+    from .sweep_plot import sweep_points
+    xs, ys, names, idx, x_title = sweep_points(result, key)
+    if len(xs) < 2:
+        return None
+    c = _Canvas(title, x_title, y_label, xs, ys)
+    step = max(1, len(xs) // 8)
+    c.axes(list(zip(xs, names))[::step])
+    c.line(xs, ys, COLORS[0])
+    b = best_index(result, key)
+    if b is not None and b in idx:
+        x, y = xs[idx.index(b)], ys[idx.index(b)]
+        c.star(x, y, f"best: {names[idx.index(b)]} ({y:.2f})")
+    return c.done()
+
+
+def running_fid_chart(result):
+    curves = [(short_name(r.path), r.fid_curve) for r in result.results if len(r.fid_curve) >= 2]
+    if not curves:
+        return None
+    xs = [x for _, cv in curves for x, _ in cv]
+    ys = [y for _, cv in curves for _, y in cv]
+    c = _Canvas("Running FID while scoring", "generated images processed", "FID", xs, ys)
+    c.axes()
+    for i, (_, cv) in enumerate(curves):
+        c.line([x for x, _ in cv], [y for _, y in cv], COLORS[i % len(COLORS)], markers=len(cv) < 40)
+    c.legend([n for n, _ in curves][:8])
+    return c.done()
+
+
+def ssim_histogram_chart(result):
+    from .live_plots import ssim_bins
+    values = [v for r in result.results for v in r.ssim_values]
+    if not values:
+        return None
+    bins = ssim_bins(values)
+    counts, _ = np.histogram(np.clip(values, bins[0], 1.0), bins=bins)
+    c = _Canvas("Per-image SSIM", "SSIM", "pairs", [bins[0], bins[-1]], [0, max(counts.max(), 1)])
+    c.y0 = 0.0
+    c.axes()
+    c.p.setPen(QPen(QColor(COLORS[0]), 2))
+    c.p.setBrush(QColor(0, 114, 178, 110))
+    for lo, hi, n in zip(bins[:-1], bins[1:], counts):
+        if n:
+            c.p.drawRect(QRectF(c.map(lo, n), c.map(hi, 0)))
+    return c.done()
+
+
+def charts_for(result) -> list[tuple[str, QImage]]:
+    """The report's charts for this run: those that have data."""
+    out = []
+    chosen = result.options.get("metrics", [])
+    if "fid" in chosen:
+        out.append(("FID over checkpoints", sweep_chart(result)))
+    if "kid" in chosen:
+        out.append(("KID over checkpoints", sweep_chart(result, "kid_mean", "KID over checkpoints",
+                                                       "KID (lower is better)")))
+    out.append(("Running FID", running_fid_chart(result)))
+    out.append(("Per-image SSIM", ssim_histogram_chart(result)))
+    return [(t, img) for t, img in out if img is not None]

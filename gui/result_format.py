@@ -1,0 +1,152 @@
+"""How a result's numbers are shown: the columns of the results table, the PDF report and
+the History comparison all come from here, so they cannot disagree.
+
+A column knows which option metric it belongs to, how to read its raw value from a
+SourceResult and how to print it. None means "not computed": shown as a dash, with the
+reason from the source's warnings in the tooltip.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from engine.metrics import METRICS
+
+from .live_state import short_name
+
+DASH = "—"
+PAIRED = ("ssim", "mse", "psnr")
+
+
+def _num(fmt: str) -> Callable:
+    def f(v):
+        if v is None:
+            return DASH
+        if isinstance(v, float) and math.isnan(v):
+            return "NaN"
+        return format(v, fmt)
+    return f
+
+
+def _pm(fmt: str) -> Callable:
+    def f(v):
+        mean, std = v
+        if mean is None:
+            return DASH
+        return f"{mean:{fmt}} ± {std:{fmt}}" if std is not None else format(mean, fmt)
+    return f
+
+
+def _psnr(v):
+    if v is None:
+        return DASH
+    return "∞ (identical)" if math.isinf(v) else f"{v:.2f} dB"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str               # stable id (also the CSV/JSON key where there is one)
+    header: str
+    metric: tuple          # option metrics it belongs to (empty: always shown)
+    value: Callable        # SourceResult -> raw value
+    text: Callable         # raw value -> display text
+    tip: str = ""
+
+
+def _m(key):
+    return lambda r: r.metrics.get(key)
+
+
+COLUMNS = (
+    Column("source", "Source", (), lambda r: r.path, short_name, "generated source"),
+    Column("n_images", "N", (), lambda r: r.n_images, lambda v: f"{v:,}", "images scored"),
+    Column("skipped", "Skipped", (), lambda r: len(r.skipped), lambda v: f"{v:,}",
+           "files that could not be used (see Problems)"),
+    Column("fid", "FID", ("fid",), _m("fid"), _num(".3f"), "Fréchet Inception Distance (lower is better)"),
+    Column("kid", "KID", ("kid",), lambda r: (r.metrics.get("kid_mean"), r.metrics.get("kid_std")),
+           _pm(".5f"), "Kernel Inception Distance, mean ± std over subsets (lower is better)"),
+    Column("is", "IS", ("is",), lambda r: (r.metrics.get("is_mean"), r.metrics.get("is_std")), _pm(".3f"),
+           "Inception Score, mean ± std over splits (higher is better)"),
+    Column("precision", "Precision", ("pr",), _m("precision"), _num(".4f"), "k-NN precision (k=3)"),
+    Column("recall", "Recall", ("pr",), _m("recall"), _num(".4f"), "k-NN recall (k=3)"),
+    Column("density", "Density", ("pr",), _m("density"), _num(".4f"), "density (k=5)"),
+    Column("coverage", "Coverage", ("pr",), _m("coverage"), _num(".4f"), "coverage (k=5)"),
+    Column("ssim", "SSIM", ("ssim",), _m("ssim"), _num(".4f"), "mean SSIM over pairs (higher is better)"),
+    Column("mse", "MSE", ("mse",), _m("mse"), _num(".3f"), "mean squared error over pairs, 0-255 units"),
+    Column("psnr", "PSNR", ("psnr",), _m("psnr"), _psnr, "mean PSNR over non-identical pairs"),
+    Column("n_pairs", "Pairs", PAIRED, _m("n_pairs"), _num(","), "image pairs matched by name"),
+    Column("gan_train", "GAN-train", ("gan-train",), _m("gan_train"), _num(".3f"),
+           "accuracy on real validation images of a linear probe fit on generated ones"),
+    Column("gan_test", "GAN-test", ("gan-test",), _m("gan_test"), _num(".3f"),
+           "accuracy on generated images of a linear probe fit on real ones"),
+    Column("real_baseline", "Real baseline", ("gan-train", "gan-test"), _m("real_baseline"), _num(".3f"),
+           "accuracy of the same probe fit and scored on real images"),
+    Column("warnings", "Warnings", (), lambda r: list(r.warnings),
+           lambda v: f"{len(v)}: " + v[0] + (" …" if len(v) > 1 else "") if v else "", ""),
+)
+BY_KEY = {c.key: c for c in COLUMNS}
+
+
+def chosen_metrics(result) -> tuple:
+    return tuple(result.options.get("metrics", ()))
+
+
+def columns_for(result, with_warnings: bool = True) -> list[Column]:
+    """The columns that make sense for this run: fixed ones + the metrics it asked for."""
+    chosen = set(chosen_metrics(result))
+    return [c for c in COLUMNS if (not c.metric or chosen & set(c.metric))
+            and (with_warnings or c.key != "warnings")]
+
+
+def cell(column: Column, source_result) -> tuple[str, object, str]:
+    """(text, raw value, tooltip) of one table cell."""
+    raw = column.value(source_result)
+    text = column.text(raw)
+    tip = column.tip
+    if column.key == "source":
+        tip = source_result.path
+    elif column.key == "warnings":
+        tip = "\n".join(source_result.warnings)
+    elif text == DASH:
+        tip = not_computed_reason(column, source_result)
+    return text, raw, tip
+
+
+def not_computed_reason(column: Column, source_result) -> str:
+    """The warning that explains why a chosen metric has no value, if the engine gave one."""
+    words = {column.header.lower(), column.key.lower()}
+    words |= {METRICS[m].label.lower().split()[0] for m in column.metric if m in METRICS}
+    for w in source_result.warnings:
+        lw = w.lower()
+        if any(word in lw for word in words) or ("paired" in lw and set(column.metric) & set(PAIRED)):
+            return w
+    return f"{column.header} was not computed"
+
+
+def best_index(result, key: str = "fid") -> int | None:
+    """Position of the best source for a lower-is-better metric (None if none has it)."""
+    values = [(r.metrics.get(key), i) for i, r in enumerate(result.results)]
+    values = [(v, i) for v, i in values if v is not None and math.isfinite(v)]
+    return min(values)[1] if values else None
+
+
+def settings_rows(result) -> list[tuple[str, str]]:
+    """Settings and provenance, as (label, value) lines for the report and the History."""
+    from engine.presets import PRESETS
+    model = result.model or {}
+    preset = PRESETS.get(result.preset)
+    opts = result.options
+    rows = [("Reference", f"{result.reference['path']} ({result.reference['n_images']:,} images)"),
+            ("Metrics", ", ".join(METRICS[m].label for m in opts.get("metrics", []) if m in METRICS)),
+            ("Preset", f"{result.preset}" + (f" — equals {preset.equals}" if preset else "")),
+            ("Model", model.get("path", "none (paired metrics only)")),
+            ("Model SHA-256", model.get("sha256", DASH)),
+            ("Device", result.device_line or result.device),
+            ("Seed", str(result.seed)),
+            ("Batch size / workers", f"{opts.get('batch_size', DASH)} / {opts.get('workers', DASH)}"),
+            ("KID subsets", f"{opts.get('kid_subsets', DASH)} × {opts.get('kid_subset_size', DASH)}"),
+            ("Created", result.created),
+            ("Duration", f"{result.duration_s:.1f} s"),
+            ("Versions", ", ".join(f"{k} {v}" for k, v in result.versions.items()))]
+    return rows

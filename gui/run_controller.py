@@ -1,0 +1,110 @@
+"""Starting, following and cancelling one engine job at a time.
+
+The controller owns the JobWorker, the LiveState its events feed, and the display timer
+that redraws the progress panel, the live plots and the problems panel at its own pace
+(~8 Hz) however fast events arrive. It reports the outcome with its own signals.
+"""
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
+
+from .crash import log
+from .live_state import LiveState
+from .workers import JobWorker
+
+REDRAW_MS = 120
+
+
+class RunController(QObject):
+    started = Signal(str)              # tag
+    finished = Signal(object, str)     # RunResult, tag
+    cancelled = Signal(str)
+    failed = Signal(str, str, str)     # message, log path, tag
+    device_line = Signal(str)
+
+    def __init__(self, pool: QThreadPool, progress, plots, problems, parent=None):
+        super().__init__(parent)
+        self.pool = pool
+        self.progress, self.plots, self.problems = progress, plots, problems
+        self.worker: JobWorker | None = None
+        self.state: LiveState | None = None
+        self.cancel_requested_at: float | None = None
+        self.cancel_latency_s: float | None = None
+        self.timer = QTimer(self)
+        self.timer.setInterval(REDRAW_MS)
+        self.timer.timeout.connect(self.redraw)
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def start(self, reference, generated, options, tag="run", model_path=None) -> JobWorker:
+        assert self.worker is None, "one job at a time"
+        self.state = LiveState(str(reference), [str(g) for g in generated], paired=options.wants_pairs,
+                               features=options.wants_features)
+        self.progress.reset(self.state)
+        self.plots.reset(self.state)
+        self.problems.reset()
+        w = JobWorker(reference, generated, options, model_path=model_path, tag=tag)
+        w.signals.progress.connect(self._on_event)
+        w.signals.finished.connect(self._on_finished)
+        w.signals.errored.connect(self._on_errored)
+        w.signals.cancelled.connect(self._on_cancelled)
+        self.worker = w
+        self.cancel_requested_at = None
+        self.timer.start()
+        log.info("run started (%s): %s vs %d source(s), %s", tag, reference, len(generated), options.to_dict())
+        self.pool.start(w)
+        self.started.emit(tag)
+        return w
+
+    def cancel(self) -> None:
+        if self.worker is not None and self.cancel_requested_at is None:
+            self.cancel_requested_at = time.perf_counter()
+            self.worker.cancel()
+
+    def _on_event(self, event) -> None:
+        if self.state is None:
+            return
+        before = self.state.device_line
+        self.state.on_event(event)
+        if self.state.device_line != before:
+            self.device_line.emit(self.state.device_line)
+
+    def redraw(self) -> None:
+        s = self.state
+        if s is None or not s.dirty:
+            return
+        s.dirty = False
+        self.progress.refresh(s)
+        self.plots.refresh(s)
+        self.problems.sync(s.problems)
+
+    def _end(self) -> str:
+        tag = self.worker.tag if self.worker else ""
+        self.worker = None
+        self.timer.stop()
+        return tag
+
+    def _on_finished(self, result) -> None:
+        self.state.finish()
+        self.redraw()
+        tag = self._end()
+        log.info("run finished (%s) in %.1f s", tag, result.duration_s)
+        self.finished.emit(result, tag)
+
+    def _on_cancelled(self) -> None:
+        if self.cancel_requested_at is not None:
+            self.cancel_latency_s = time.perf_counter() - self.cancel_requested_at
+        self.redraw()
+        tag = self._end()
+        log.info("run cancelled (%s) after %.2f s", tag, self.cancel_latency_s or 0)
+        self.cancelled.emit(tag)
+
+    def _on_errored(self, message: str, log_path: str) -> None:
+        self.redraw()
+        tag = self._end()
+        log.info("run failed (%s): %s", tag, message)
+        self.failed.emit(message, log_path, tag)

@@ -1,0 +1,96 @@
+"""Checkpoint sweep: FID (and KID when chosen) against checkpoint order, best marked.
+
+The x axis is the training step read from the folder names when every name has one
+(step_010000 -> 10000), else the position in the list; ticks name the folders."""
+from __future__ import annotations
+
+import math
+
+import pyqtgraph as pg
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from engine.checkpoints import sweep_axis
+
+from .live_state import short_name
+from .plot_style import BEST_COLOR, color, make_plot
+from .result_format import best_index
+
+
+def sweep_points(result, key: str) -> tuple[list, list, list, list, str]:
+    """(x, y, names, source indices, x title) of the sources that have ``key``."""
+    xs_all, title = sweep_axis([r.path for r in result.results])
+    xs, ys, names, idx = [], [], [], []
+    for i, (x, r) in enumerate(zip(xs_all, result.results)):
+        v = r.metrics.get(key)
+        if v is not None and math.isfinite(v):
+            xs.append(x)
+            ys.append(v)
+            names.append(short_name(r.path))
+            idx.append(i)
+    return xs, ys, names, idx, title
+
+
+class SweepPlot(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.note = QLabel()
+        self.note.setObjectName("hint")
+        self.note.setWordWrap(True)
+        lay.addWidget(self.note)
+        self.fid = make_plot("FID over checkpoints", "checkpoint", "FID (lower is better)")
+        self.kid = make_plot("KID over checkpoints", "checkpoint", "KID")
+        self.kid.setXLink(self.fid)
+        lay.addWidget(self.fid, 2)
+        lay.addWidget(self.kid, 1)
+        self.best = None          # (index in result.results, x, fid) of the best point
+        self.points = []          # (x, fid) drawn
+        self.show_result(None)
+
+    def show_result(self, result) -> None:
+        for w in (self.fid, self.kid):
+            w.clear()
+        self.best, self.points = None, []
+        n = len(result.results) if result is not None else 0
+        has_fid = result is not None and "fid" in result.options.get("metrics", [])
+        has_kid = result is not None and "kid" in result.options.get("metrics", [])
+        self.fid.setVisible(has_fid and n >= 2)
+        self.kid.setVisible(has_kid and n >= 2)
+        if n < 2 or not (has_fid or has_kid):
+            self.note.setText("The sweep plot appears when a run scores two or more generated sources "
+                              "with FID or KID — use “Add checkpoint folder…” to compare checkpoints.")
+            self.note.setVisible(True)
+            return
+        self.note.setVisible(False)
+        if has_fid:
+            self._draw(self.fid, result, "fid", mark_best=True)
+        if has_kid:
+            self._draw(self.kid, result, "kid_mean", mark_best=False)
+
+    def _draw(self, plot, result, key, mark_best):
+        xs, ys, names, idx, title = sweep_points(result, key)
+        plot.setLabel("bottom", title)
+        if not xs:
+            return
+        plot.plot(xs, ys, pen=pg.mkPen(color(0), width=2), symbol="o", symbolSize=8,
+                  symbolBrush=color(0), symbolPen=None)
+        axis = plot.getAxis("bottom")
+        step = max(1, len(xs) // 8)       # at most ~8 labels; the rest stay as points
+        axis.setTicks([[(x, n) for x, n in list(zip(xs, names))[::step]]])
+        if key == "fid":
+            self.points = list(zip(xs, ys))
+        if mark_best:
+            b = best_index(result, key)
+            if b is not None:
+                bx = xs[idx.index(b)]
+                by = result.results[b].metrics[key]
+                self.best = (b, bx, by)
+                plot.plot([bx], [by], pen=None, symbol="star", symbolSize=18,
+                          symbolBrush=BEST_COLOR, symbolPen=pg.mkPen("w"))
+                label = pg.TextItem(f"best: {short_name(result.results[b].path)}  (FID {by:.2f})",
+                                    color=BEST_COLOR, anchor=(0.5, 1.3))
+                label.setPos(bx, by)
+                plot.addItem(label)
+        pad = 0.08 * (max(xs) - min(xs) or 1)
+        plot.setXRange(min(xs) - pad, max(xs) + pad)

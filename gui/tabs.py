@@ -1,0 +1,69 @@
+"""The Run and Results tabs of the main window (layout only)."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+
+from .live_plots import LivePlots
+from .progress_panel import ProblemsPanel, ProgressPanel
+from .results_table import ResultsTable
+from .sample_strip import SampleStrip
+from .sweep_plot import SweepPlot
+
+
+def section(title: str) -> QLabel:
+    label = QLabel(title)
+    label.setStyleSheet("font-weight: bold; margin-top: 4px;")
+    return label
+
+
+class RunTab(QWidget):
+    """Status line, a progress bar per source, live plots and the problems panel."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        self.status = QLabel("Ready.")
+        self.status.setObjectName("runStatus")
+        self.status.setWordWrap(True)
+        lay.addWidget(self.status)
+        self.progress = ProgressPanel()
+        lay.addWidget(self.progress)
+        self.split = QSplitter(Qt.Orientation.Vertical)
+        self.plots = LivePlots()
+        self.split.addWidget(self.plots)
+        box = QWidget()
+        bl = QVBoxLayout(box)
+        bl.setContentsMargins(0, 0, 0, 0)
+        bl.addWidget(section("Problems (skipped files)"))
+        self.problems = ProblemsPanel()
+        bl.addWidget(self.problems)
+        self.split.addWidget(box)
+        self.split.setSizes([420, 160])
+        lay.addWidget(self.split, 1)
+
+
+class ResultsTab(QWidget):
+    """Title, the results table, the checkpoint sweep plot and the sample strip."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        self.title = QLabel("No results yet.")
+        self.title.setObjectName("runStatus")
+        self.title.setWordWrap(True)
+        lay.addWidget(self.title)
+        self.split = QSplitter(Qt.Orientation.Vertical)
+        self.table = ResultsTable()
+        self.sweep = SweepPlot()
+        self.samples = SampleStrip()
+        self.split.addWidget(self.table)
+        self.split.addWidget(self.sweep)
+        box = QWidget()
+        bl = QVBoxLayout(box)
+        bl.setContentsMargins(0, 0, 0, 0)
+        bl.addWidget(section("Samples (what was scored)"))
+        bl.addWidget(self.samples)
+        self.split.addWidget(box)
+        self.split.setSizes([170, 300, 150])
+        lay.addWidget(self.split, 1)

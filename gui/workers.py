@@ -1,0 +1,122 @@
+"""The only place where threads meet Qt.
+
+An engine job (engine.job.run, blocking) runs in a QRunnable on a QThreadPool. The
+runnable owns a separate QObject whose signals are emitted from the worker thread and
+delivered, queued, on the GUI thread: started -> progress* -> finished | errored |
+cancelled (exactly one of the last three). Progress and cancellation happen at the
+engine's own checkpoints: the engine calls ``on_event`` and checks the CancelToken between
+images and batches. ``Task`` does the same for small background calls (scanning a source,
+making thumbnails).
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QRunnable, Signal
+
+# Imported here, on the GUI thread while the window is built, not by the first job: an
+# import holds the GIL for its whole duration (onnxruntime + SciPy: ~0.5 s), which would
+# freeze the window at the start of the first run.
+from engine import job
+from engine.errors import Cancelled, CancelToken, FidStudioError
+
+from .crash import log_exception, plain_message
+
+try:
+    import onnxruntime  # noqa: F401  (see above; paired-only runs work without it)
+except ImportError:
+    pass
+
+
+class JobSignals(QObject):
+    started = Signal()
+    progress = Signal(object)          # an engine event (engine.events.*)
+    finished = Signal(object)          # engine.result.RunResult
+    errored = Signal(str, str)         # plain message, log file path ("" for user errors)
+    cancelled = Signal()
+
+
+class JobWorker(QRunnable):
+    """Runs ``engine.job.run(reference, generated, options)`` off the GUI thread."""
+
+    def __init__(self, reference, generated, options, *, model_path=None, cache_root=None, tag=None):
+        super().__init__()
+        self.setAutoDelete(False)     # the window keeps it (and its signals) until it ends
+        self.reference = str(reference)
+        self.generated = [str(g) for g in generated]
+        self.options = options
+        self.model_path = model_path
+        self.cache_root = cache_root
+        self.tag = tag                # what the window started it for ("run", "watch")
+        self.token = CancelToken()
+        self.signals = JobSignals()
+
+    def cancel(self) -> None:
+        self.token.cancel()
+
+    def run(self) -> None:            # worker thread
+        sig = self.signals
+        sig.started.emit()
+        try:
+            result = job.run(self.reference, self.generated, self.options, on_event=sig.progress.emit,
+                             cancel=self.token, model_path=self.model_path, cache_root=self.cache_root)
+        except Cancelled:
+            sig.cancelled.emit()
+        except FidStudioError as exc:
+            sig.errored.emit(str(exc), "")
+        except MemoryError:
+            sig.errored.emit("Not enough memory for this run. Try a smaller batch size or fewer "
+                             "worker threads (Advanced).", "")
+        except Exception as exc:      # anything else is a bug: log the traceback, show a message
+            path = log_exception(exc, "engine job")
+            sig.errored.emit(plain_message(exc), str(path))
+        else:
+            if self.token.cancelled:  # cancelled after the last checkpoint: still a cancel
+                sig.cancelled.emit()
+            else:
+                sig.finished.emit(result)
+
+
+class TaskSignals(QObject):
+    done = Signal(object)
+    failed = Signal(str)
+
+
+class Task(QRunnable):
+    """``fn(*args)`` in the pool; ``done(result)`` or ``failed(message)`` on the GUI thread.
+
+    Only user-facing errors (FidStudioError, OSError) become a message; anything else is
+    logged and reported with the log's path.
+    """
+
+    def __init__(self, fn, *args):
+        super().__init__()
+        self.setAutoDelete(False)
+        self.fn, self.args = fn, args
+        self.signals = TaskSignals()
+
+    def run(self) -> None:
+        try:
+            out = self.fn(*self.args)
+        except (FidStudioError, OSError) as exc:
+            self.signals.failed.emit(str(exc))
+        except Exception as exc:
+            path = log_exception(exc, "background task")
+            self.signals.failed.emit(f"{plain_message(exc)} (details in {path})")
+        else:
+            self.signals.done.emit(out)
+
+
+def start_task(pool, keep: set, fn, *args, on_done=None, on_failed=None) -> Task:
+    """Start ``fn(*args)`` in ``pool``; ``keep`` holds the task until it reports."""
+    task = Task(fn, *args)
+    keep.add(task)
+
+    def release(*_):
+        keep.discard(task)
+    if on_done is not None:
+        task.signals.done.connect(on_done)
+    if on_failed is not None:
+        task.signals.failed.connect(on_failed)
+    task.signals.done.connect(release)
+    task.signals.failed.connect(release)
+    pool.start(task)
+    return task
