@@ -3,6 +3,9 @@ import sys
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["--selftest"]:
+        from selftest import main as selftest_main
+        return selftest_main(sys.argv[2:])
     if len(sys.argv) > 1:
         from engine.cli import main as cli_main
         return cli_main(sys.argv[1:])
