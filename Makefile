@@ -34,10 +34,10 @@ bench: setup
 	$(PY) bench/run_bench.py
 
 bundle: setup
-	bash packaging/build_bundle.sh
+	SKIP_SELFTEST=1 bash packaging/build_bundle.sh
 
-selftest-bundle: bundle
-	QT_QPA_PLATFORM=offscreen dist/fid-studio/fid-studio --selftest
+selftest-bundle: setup
+	bash packaging/build_bundle.sh
 
 deb: bundle
 	bash packaging/build_deb.sh

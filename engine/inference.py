@@ -73,6 +73,7 @@ class InferenceModel:
         session, choice = None, None
         if device in ("auto", "cuda"):
             if CUDA in available:
+                _preload_pip_cuda(ort)
                 try:
                     session = ort.InferenceSession(str(self.path), so, providers=[CUDA, CPU])
                 except Exception as exc:  # ORT raises its own error types for provider failures
@@ -113,6 +114,21 @@ class InferenceModel:
 
     def describe(self) -> dict:
         return {"path": str(self.path), "sha256": self.sha256, "has_logits": self.has_logits}
+
+
+def _preload_pip_cuda(ort) -> None:
+    """Load CUDA/cuDNN from the nvidia-* pip packages (onnxruntime-gpu[cuda,cudnn]) when they
+    are installed: ORT does not find them on its own. Quiet when they are absent."""
+    import contextlib
+    import importlib.util
+    import io
+    if not hasattr(ort, "preload_dlls") or importlib.util.find_spec("nvidia") is None:
+        return
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            ort.preload_dlls()
+        except Exception:  # a partial CUDA install: session creation below reports it
+            pass
 
 
 def _gpu_name() -> str:

@@ -57,7 +57,8 @@ def _subsample(feats, limit, seed):
 def _feature_metrics(opts, ref, gen, model, res: SourceResult):
     m, w = res.metrics, res.warnings
     if "fid" in opts.metrics:
-        value = fid_metric.compute(ref.stats, gen.stats)
+        # the pipeline already computed it against these reference stats for the live curve
+        value = getattr(gen, "final_fid", None) or fid_metric.compute(ref.stats, gen.stats)
         m["fid"] = value.fid
         w.extend(value.warnings())
         small = [f"{role}: {n}" for role, n in (("reference", ref.stats.n), ("generated", gen.stats.n))

@@ -36,6 +36,7 @@ class Extracted:
     from_cache: bool = False
     cache_note: str | None = None
     workdir: object = None     # set when not cached: the job removes it when done
+    final_fid: object = None   # FidValue against the reference stats, computed at the end
 
 
 class _RunningFid:
@@ -46,6 +47,7 @@ class _RunningFid:
         self.last_t = time.perf_counter()
         self.cost = 0.2
         self.value = None
+        self.final = None   # the FidValue computed on the complete set (reused by the job)
 
     def maybe(self, acc: MomentAccumulator, n: int, final: bool = False):
         if self.ref is None or n < 2:
@@ -54,7 +56,10 @@ class _RunningFid:
         if not final and now - self.last_t < max(2.0, 10 * self.cost):
             return None
         t = time.perf_counter()
-        self.value = fid_metric.compute(self.ref, acc.stats()).fid
+        value = fid_metric.compute(self.ref, acc.stats())
+        self.value = value.fid
+        if final:
+            self.final = value
         self.cost = time.perf_counter() - t
         self.last_t = time.perf_counter()
         return self.value
@@ -159,4 +164,4 @@ def _extract_into(workdir, source, preset, model, opts, role, index, emit, cance
                          logits_dim=(logit_store.dim if logit_store else None),
                          files=ok_files, skipped=skipped, notes=notes, stats=stats)
     return Extracted(feats.n, ok_files, skipped, notes, stats, feats.open(),
-                     logit_store.open() if logit_store else None)
+                     logit_store.open() if logit_store else None, final_fid=running.final)
