@@ -11,7 +11,17 @@ from PySide6.QtWidgets import QHBoxLayout, QWidget
 from .live_state import LiveState, short_name
 from .plot_style import color, make_plot
 
-SSIM_BINS = np.linspace(0.0, 1.0, 41)
+def throughput_xy(points) -> tuple[list, list]:
+    """x, y with a NaN between sources, so each source's speed is its own line segment."""
+    xs, ys, last = [], [], None
+    for t, rate, source in points:
+        if last is not None and source != last:
+            xs.append(t)
+            ys.append(float("nan"))
+        xs.append(t)
+        ys.append(rate)
+        last = source
+    return xs, ys
 
 
 def ssim_bins(values) -> np.ndarray:
@@ -26,27 +36,25 @@ class LivePlots(QWidget):
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.fid = make_plot("Running FID", "generated images processed", "FID")
-        self.fid.addLegend(offset=(-10, 10), labelTextSize="8pt")
-        self.rate = make_plot("Throughput", "time since start (s)", "images / s")
+        # No legends: the coloured squares in the progress rows above name the curves.
+        self.rate = make_plot("Feature extraction speed", "time since start (s)", "images / s")
         self.ssim = make_plot("Per-image SSIM", "SSIM", "pairs")
         for w in (self.fid, self.rate, self.ssim):
             lay.addWidget(w, 1)
         self._fid_curves: dict[int, pg.PlotDataItem] = {}
-        self._rate_curve = self.rate.plot([], [], pen=pg.mkPen(color(0), width=2))
-        self._hist = self.ssim.plot([], [], stepMode="center", fillLevel=0,
-                                    brush=pg.mkBrush(0, 114, 178, 90), pen=pg.mkPen(color(0)))
+        self._rate_curve = self.rate.plot([], [], pen=pg.mkPen(color(0), width=2), connect="finite")
+        self._hists: dict[int, pg.PlotDataItem] = {}
         self._drawn = (0, 0, 0)
         self.reset(None)
 
     def reset(self, state: LiveState | None) -> None:
-        for curve in self._fid_curves.values():
-            self.fid.removeItem(curve)
-        self._fid_curves.clear()
-        legend = self.fid.getPlotItem().legend
-        if legend is not None:
-            legend.clear()
+        for plot, curves in ((self.fid, self._fid_curves), (self.ssim, self._hists)):
+            for curve in curves.values():
+                plot.removeItem(curve)
+            curves.clear()
+            if plot.getPlotItem().legend is not None:
+                plot.getPlotItem().legend.clear()
         self._rate_curve.setData([], [])
-        self._hist.setData(SSIM_BINS, np.zeros(len(SSIM_BINS) - 1))
         self.ssim.setVisible(bool(state and state.paired))
         self.fid.setVisible(not state or state.features)
         self._drawn = (0, 0, 0)
@@ -55,10 +63,14 @@ class LivePlots(QWidget):
                 self._fid_curves[i] = self.fid.plot([], [], pen=pg.mkPen(color(i), width=2),
                                                     symbol="o", symbolSize=5, symbolBrush=color(i),
                                                     symbolPen=None, name=short_name(path))
+                if state.paired:
+                    self._hists[i] = self.ssim.plot([], [], stepMode="center", pen=pg.mkPen(color(i), width=2),
+                                                    name=short_name(path))
 
     def refresh(self, state: LiveState) -> None:
         n_fid = sum(len(v) for v in state.fid_points.values())
-        drawn = (n_fid, len(state.throughput), len(state.ssim_values))
+        n_ssim = sum(len(v) for v in state.ssim_values.values())
+        drawn = (n_fid, len(state.throughput), n_ssim)
         if drawn == self._drawn:
             return
         if n_fid != self._drawn[0]:
@@ -67,12 +79,16 @@ class LivePlots(QWidget):
                     xs, ys = zip(*pts)
                     self._fid_curves[i].setData(xs, ys)
         if len(state.throughput) != self._drawn[1]:
-            t, r = zip(*state.throughput)
-            self._rate_curve.setData(t, r)
-        if len(state.ssim_values) != self._drawn[2] and state.ssim_values:
-            bins = ssim_bins(state.ssim_values)
-            counts, _ = np.histogram(np.clip(state.ssim_values, bins[0], 1.0), bins=bins)
-            self._hist.setData(bins, counts)
+            xs, ys = throughput_xy(state.throughput)
+            self._rate_curve.setData(xs, ys)
+            self.rate.setYRange(0, 1.15 * max(y for y in ys if y == y), padding=0)   # from zero
+        if n_ssim != self._drawn[2]:
+            every = [v for vals in state.ssim_values.values() for v in vals]
+            bins = ssim_bins(every)
+            for i, vals in state.ssim_values.items():
+                if i in self._hists:
+                    counts, _ = np.histogram(np.clip(vals, bins[0], 1.0), bins=bins)
+                    self._hists[i].setData(bins, counts)
         self._drawn = drawn
 
     def show_result(self, result) -> None:
@@ -85,6 +101,7 @@ class LivePlots(QWidget):
         for i, r in enumerate(result.results):
             if r.fid_curve:
                 state.fid_points[i] = list(r.fid_curve)
-            state.ssim_values.extend(r.ssim_values)
+            if r.ssim_values:
+                state.ssim_values[i] = list(r.ssim_values)
         self.reset(state)
         self.refresh(state)

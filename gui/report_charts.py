@@ -51,7 +51,7 @@ class _Canvas:
         y_lo, y_hi = (min(ys), max(ys)) if len(ys) else (0.0, 1.0)
         xp = (x_hi - x_lo) * 0.05 or 0.5
         yp = (y_hi - y_lo) * 0.12 or (abs(y_hi) * 0.1 or 1.0)
-        self.x0, self.x1, self.y0, self.y1 = x_lo - xp, x_hi + xp, y_lo - yp, y_hi + yp
+        self.x0, self.x1, self.y0, self.y1 = x_lo - xp, x_hi + xp, y_lo - 2.5 * yp, y_hi + yp
         bold = QFont(self.font)
         bold.setPixelSize(30)
         bold.setBold(True)
@@ -117,17 +117,25 @@ class _Canvas:
         self.p.setBrush(QColor(BEST_COLOR))
         self.p.drawPolygon(poly)
         self.p.setPen(QColor(BEST_COLOR))
-        align = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom
+        # below the star (the best is the lowest point); kept inside the plot horizontally
+        align = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
         left = min(max(c.x() - 300, self.plot.left()), self.plot.right() - 600)
-        self.p.drawText(QRectF(left, c.y() - 60, 600, 36), align, label)
+        self.p.drawText(QRectF(left, c.y() + 24, 600, 36), align, label)
 
-    def legend(self, names) -> None:
-        y = self.plot.top() + 10
+    def legend(self, names, top_right: bool = False) -> None:
+        """On a white box, bottom-left by default (running FID falls from top-left to
+        bottom-right); top-right for the SSIM histogram, whose bars sit left."""
+        x = self.plot.right() - 340 if top_right else self.plot.left() + 14
+        y = self.plot.top() + 14 if top_right else self.plot.bottom() - 14 - 32 * len(names)
+        self.p.setPen(QPen(QColor("#cccccc"), 1))
+        self.p.setBrush(QColor(255, 255, 255, 230))
+        self.p.drawRect(QRectF(x - 6, y - 6, 330, 32 * len(names) + 12))
+        self.p.setBrush(Qt.BrushStyle.NoBrush)
         for i, name in enumerate(names):
             self.p.setPen(QPen(QColor(COLORS[i % len(COLORS)]), 6))
-            self.p.drawLine(QPointF(self.plot.right() - 330, y + 15), QPointF(self.plot.right() - 290, y + 15))
+            self.p.drawLine(QPointF(x, y + 15), QPointF(x + 40, y + 15))
             self.p.setPen(QColor("#333333"))
-            self.p.drawText(QRectF(self.plot.right() - 280, y, 270, 30), Qt.AlignmentFlag.AlignVCenter, name)
+            self.p.drawText(QRectF(x + 50, y, 270, 30), Qt.AlignmentFlag.AlignVCenter, name)
             y += 32
 
     def done(self) -> QImage:
@@ -167,19 +175,24 @@ def running_fid_chart(result):
 
 def ssim_histogram_chart(result):
     from .live_plots import ssim_bins
-    values = [v for r in result.results for v in r.ssim_values]
-    if not values:
+    sources = [(short_name(r.path), r.ssim_values) for r in result.results if r.ssim_values]
+    if not sources:
         return None
-    bins = ssim_bins(values)
-    counts, _ = np.histogram(np.clip(values, bins[0], 1.0), bins=bins)
-    c = _Canvas("Per-image SSIM", "SSIM", "pairs", [bins[0], bins[-1]], [0, max(counts.max(), 1)])
+    bins = ssim_bins([v for _, vals in sources for v in vals])
+    hists = [np.histogram(np.clip(vals, bins[0], 1.0), bins=bins)[0] for _, vals in sources]
+    top = max(int(h.max()) for h in hists)
+    c = _Canvas("Per-image SSIM", "SSIM", "pairs", [bins[0], bins[-1]], [0, max(top, 1)])
     c.y0 = 0.0
     c.axes()
-    c.p.setPen(QPen(QColor(COLORS[0]), 2))
-    c.p.setBrush(QColor(0, 114, 178, 110))
-    for lo, hi, n in zip(bins[:-1], bins[1:], counts):
-        if n:
-            c.p.drawRect(QRectF(c.map(lo, n), c.map(hi, 0)))
+    for i, counts in enumerate(hists):       # one outline per source, as in the window
+        pts = [c.map(bins[0], 0)]
+        for lo, hi, n in zip(bins[:-1], bins[1:], counts):
+            pts += [c.map(lo, n), c.map(hi, n)]
+        pts.append(c.map(bins[-1], 0))
+        c.p.setPen(QPen(QColor(COLORS[i % len(COLORS)]), 4))
+        c.p.drawPolyline(QPolygonF(pts))
+    if len(sources) > 1:
+        c.legend([n for n, _ in sources][:8], top_right=True)
     return c.done()
 
 

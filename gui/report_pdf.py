@@ -3,23 +3,23 @@ selectable and no extra dependency is needed.
 
 ``write_pdf(path, result, plots=None)`` works without any window: it creates a
 QGuiApplication on demand (offscreen unless a platform is set), which is what the CLI's
-``--pdf`` uses. Pages: 1) title, metrics table, settings and provenance; 2) the plots;
-3) skipped files and warnings. The file is written atomically: a failed export leaves no
+``--pdf`` uses. Pages: 1) title, metrics table, settings and provenance; 2…) the plots, two per page;
+last) skipped files and warnings. The file is written atomically: a failed export leaves no
 half file. Returns the number of pages.
 """
 from __future__ import annotations
 
 import html
 import os
-from collections import Counter
 
 from engine import APP_NAME, __version__
 from engine.atomic import atomic_path
 
 from .live_state import short_name
-from .result_format import DASH, best_index, cell, columns_for, settings_rows
+from .result_format import DASH, best_index, cell, columns_for, format_created, settings_rows
 
-MAX_FILES_LISTED = 25          # per source, in the skipped-files section
+FILES_PER_REASON = 5           # per source and reason, in the skipped-files section
+CHARTS_PER_PAGE = 2
 COLUMN_GROUPS = (("fid", "kid", "is"), ("precision", "recall", "density", "coverage"),
                  ("ssim", "mse", "psnr", "n_pairs"), ("gan_train", "gan_test", "real_baseline"))
 _app = None
@@ -32,6 +32,7 @@ h3 { font-size: 10pt; margin-top: 10px; margin-bottom: 4px; }
 p.sub { color: #666; margin-top: 0px; }
 table.grid { border-collapse: collapse; }
 table.grid th { background: #e8eef4; font-weight: bold; padding: 3px 6px; text-align: left; }
+th.num { text-align: right; }
 table.grid td { padding: 3px 6px; }
 td.num { text-align: right; }
 tr.best td { background: #e6f2e6; font-weight: bold; }
@@ -69,7 +70,8 @@ def metrics_tables(result) -> str:
         if not metric_cols:
             continue
         shown = fixed + metric_cols
-        rows = ["<tr>" + "".join(f"<th>{_e(c.header)}</th>" for c in shown) + "</tr>"]
+        rows = ["<tr>" + "".join(f"<th{'' if c.key == 'source' else ' class=num'}>{_e(c.header)}</th>"
+                                 for c in shown) + "</tr>"]
         for i, r in enumerate(result.results):
             tds = []
             for c in shown:
@@ -91,46 +93,66 @@ def settings_table(result) -> str:
     return f'<table cellspacing="0" cellpadding="2">{rows}</table>'
 
 
+def _files_table(files_by_reason: dict) -> str:
+    rows = []
+    for reason, files in files_by_reason.items():
+        for f in files[:FILES_PER_REASON]:
+            rows.append(f"<tr><td>{_e(f)}</td><td>{_e(reason)}</td></tr>")
+        if len(files) > FILES_PER_REASON:
+            rows.append(f"<tr><td><i>… and {len(files) - FILES_PER_REASON:,} more</i></td>"
+                        f"<td>{_e(reason)}</td></tr>")
+    return ('<table class="grid" border="1" cellspacing="0" cellpadding="2" width="100%">'
+            f"<tr><th>File</th><th>Reason</th></tr>{''.join(rows)}</table>")
+
+
+def _by_reason(records) -> dict:
+    out: dict = {}
+    for s in records:
+        out.setdefault(s["reason"], []).append(s["file"])
+    return out
+
+
 def problems_section(result) -> str:
+    """Per source: warnings, skipped files grouped by reason (a few names each), and
+    names without a partner for the paired metrics, summarised."""
     out = []
-    sources = [("Reference: " + short_name(result.reference["path"]), result.reference.get("skipped", []), [])]
-    sources += [(short_name(r.path), r.skipped + [dict(s, reason="paired: " + s["reason"])
-                                                  for s in r.extras.get("pair_problems", [])], r.warnings)
+    sources = [("Reference: " + short_name(result.reference["path"]), result.reference.get("skipped", []), [], [])]
+    sources += [(short_name(r.path), r.skipped, r.extras.get("pair_problems", []), r.warnings)
                 for r in result.results]
-    for name, skipped, warnings in sources:
-        if not skipped and not warnings:
+    for name, skipped, unpaired, warnings in sources:
+        if not skipped and not warnings and not unpaired:
             continue
         out.append(f"<h3>{_e(name)}</h3>")
         if warnings:
             out.append("<ul>" + "".join(f"<li>{_e(w)}</li>" for w in warnings) + "</ul>")
         if skipped:
-            counts = Counter(s["reason"] for s in skipped)
-            out.append(f"<p>{len(skipped):,} file(s) skipped: "
-                       + "; ".join(f"{n} × {_e(reason)}" for reason, n in counts.most_common()) + "</p>")
-            rows = "".join(f"<tr><td>{_e(s['file'])}</td><td>{_e(s['reason'])}</td></tr>"
-                           for s in skipped[:MAX_FILES_LISTED])
-            out.append('<table class="grid" border="1" cellspacing="0" cellpadding="2" width="100%">'
-                       f"<tr><th>File</th><th>Reason</th></tr>{rows}</table>")
-            if len(skipped) > MAX_FILES_LISTED:
-                out.append(f'<p class="note">… and {len(skipped) - MAX_FILES_LISTED:,} more '
-                           "(all are in the CSV/JSON export and the run history).</p>")
+            out.append(f"<p>{len(skipped):,} file(s) skipped (not scored):</p>")
+            out.append(_files_table(_by_reason(skipped)))
+        if unpaired:
+            lines = []
+            for reason, files in _by_reason(unpaired).items():
+                shown = ", ".join(files[:3]) + (", …" if len(files) > 3 else "")
+                lines.append(f"<li>{len(files):,} × {_e(reason)} (e.g. {_e(shown)})</li>")
+            out.append("<p>Not used by the paired metrics (SSIM / MSE / PSNR):</p><ul>" + "".join(lines) + "</ul>")
     if not out:
         out.append("<p>No file was skipped and the engine reported no warning.</p>")
+    out.append('<p class="note">Every skipped file is listed in the JSON export and kept in the run history.</p>')
     return "".join(out)
 
 
 def report_html(result, chart_names: list, image_width: int) -> str:
     status = "" if result.status == "finished" else f" — {result.status.upper()}"
     parts = [f"<h1>{_e(APP_NAME)} report{_e(status)}</h1>",
-             f'<p class="sub">{_e(result.created)} · {_e(len(result.results))} generated source(s) '
+             f'<p class="sub">{_e(format_created(result.created))} · {_e(len(result.results))} generated source(s) '
              f"against {_e(short_name(result.reference['path']))} · preset {_e(result.preset)}</p>",
              "<h2>Results</h2>", metrics_tables(result),
              "<h2>Settings and provenance</h2>", settings_table(result)]
-    if chart_names:
-        parts.append('<h2 style="page-break-before: always">Plots</h2>')
-        for i, title in enumerate(chart_names):
-            parts.append(f'<p><img src="chart{i}.png" width="{image_width}" '
-                         f'height="{int(image_width * 0.45)}" alt="{_e(title)}"></p>')
+    for i, title in enumerate(chart_names):
+        if i % CHARTS_PER_PAGE == 0:       # a fixed number per page: a predictable layout
+            heading = "Plots" if i == 0 else "Plots (continued)"
+            parts.append(f'<h2 style="page-break-before: always">{heading}</h2>')
+        parts.append(f'<p><img src="chart{i}.png" width="{image_width}" '
+                     f'height="{int(image_width * 0.45)}" alt="{_e(title)}"></p>')
     parts.append('<h2 style="page-break-before: always">Skipped files and warnings</h2>')
     parts.append(problems_section(result))
     return "<html><body>" + "".join(parts) + "</body></html>"
@@ -186,6 +208,8 @@ def _render(path: str, result, charts) -> int:
     doc.documentLayout().setPaintDevice(ref_device)
     font = QFont()
     font.setPointSizeF(9)
+    # No ligatures: text copied out of the PDF (or searched) must read "files", not "ﬁles".
+    font.setFeature(QFont.Tag("liga"), 0)
     doc.setDefaultFont(font)
     doc.setDefaultStyleSheet(CSS)
     doc.setDocumentMargin(0)
@@ -212,7 +236,7 @@ def _render(path: str, result, charts) -> int:
             painter.setPen(Qt.GlobalColor.darkGray)
             painter.drawText(QRectF(0, page_h, page_w, footer_h),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
-                             f"{APP_NAME} {__version__} · {result.created} · page {i + 1} of {pages}")
+                             f"{APP_NAME} {__version__} · {format_created(result.created)} · page {i + 1} of {pages}")
     finally:
         painter.end()
     return pages

@@ -131,6 +131,18 @@ def best_index(result, key: str = "fid") -> int | None:
     return min(values)[1] if values else None
 
 
+def format_created(created: str) -> str:
+    """ISO timestamp (UTC) -> local time, readable: '2026-11-25 13:52:42 CET'."""
+    import datetime as dt
+    try:
+        t = dt.datetime.fromisoformat(created)
+    except (TypeError, ValueError):
+        return str(created)
+    if t.tzinfo is not None:
+        t = t.astimezone()
+    return t.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+
+
 def settings_rows(result) -> list[tuple[str, str]]:
     """Settings and provenance, as (label, value) lines for the report and the History."""
     from engine.presets import PRESETS
@@ -146,7 +158,7 @@ def settings_rows(result) -> list[tuple[str, str]]:
             ("Seed", str(result.seed)),
             ("Batch size / workers", f"{opts.get('batch_size', DASH)} / {opts.get('workers', DASH)}"),
             ("KID subsets", f"{opts.get('kid_subsets', DASH)} × {opts.get('kid_subset_size', DASH)}"),
-            ("Created", result.created),
+            ("Created", format_created(result.created)),
             ("Duration", f"{result.duration_s:.1f} s"),
             ("Versions", ", ".join(f"{k} {v}" for k, v in result.versions.items()))]
     return rows

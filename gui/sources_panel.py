@@ -118,7 +118,8 @@ class SourcesPanel(QWidget):
         gen_box = QGroupBox("Generated sources")
         gl = QVBoxLayout(gen_box)
         self.list = DropList()
-        self.list.setMinimumHeight(110)
+        self.list.setMinimumHeight(90)
+        self.list.setMaximumHeight(170)
         self.list.setToolTip("Drop folders, .zip or .npz files here")
         self.list.dropped.connect(self.add_generated)
         gl.addWidget(self.list)
@@ -139,7 +140,7 @@ class SourcesPanel(QWidget):
             r2.addWidget(b)
         gl.addLayout(r1)
         gl.addLayout(r2)
-        self.watch_box = QCheckBox("Watch checkpoint folder for new subfolders")
+        self.watch_box = QCheckBox("Watch the checkpoint folder and score new checkpoints")
         self.watch_box.setEnabled(False)
         self.watch_box.setToolTip("Add a checkpoint folder first. Each new subfolder is scored "
                                   "once it has stopped changing, and added to the sweep.")
@@ -183,7 +184,7 @@ class SourcesPanel(QWidget):
         subs = list_checkpoints(parent)
         self.checkpoint_parent = Path(parent)
         self.watch_box.setEnabled(True)
-        self.watch_box.setText(f"Watch “{short_name(str(parent))}” for new checkpoints")
+        self.watch_box.setText(f"Watch {short_name(str(parent))}/ and score new checkpoints")
         self.add_generated([str(s) for s in subs], checkpoint=True)
         self._remember_dir(str(parent))
         return subs

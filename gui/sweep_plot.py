@@ -88,9 +88,12 @@ class SweepPlot(QWidget):
                 self.best = (b, bx, by)
                 plot.plot([bx], [by], pen=None, symbol="star", symbolSize=18,
                           symbolBrush=BEST_COLOR, symbolPen=pg.mkPen("w"))
+                # below the star: the best FID is the lowest point, so there is room there
                 label = pg.TextItem(f"best: {short_name(result.results[b].path)}  (FID {by:.2f})",
-                                    color=BEST_COLOR, anchor=(0.5, 1.3))
+                                    color=BEST_COLOR, anchor=(0.5, -0.4))
                 label.setPos(bx, by)
                 plot.addItem(label)
         pad = 0.08 * (max(xs) - min(xs) or 1)
-        plot.setXRange(min(xs) - pad, max(xs) + pad)
+        plot.setXRange(min(xs) - pad, max(xs) + pad, padding=0)
+        span = (max(ys) - min(ys)) or abs(max(ys)) * 0.1 or 1.0
+        plot.setYRange(min(ys) - (0.35 if mark_best else 0.1) * span, max(ys) + 0.1 * span, padding=0)

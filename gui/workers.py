@@ -10,6 +10,8 @@ making thumbnails).
 """
 from __future__ import annotations
 
+import importlib
+
 from PySide6.QtCore import QObject, QRunnable, Signal
 
 # Imported here, on the GUI thread while the window is built, not by the first job: an
@@ -21,7 +23,7 @@ from engine.errors import Cancelled, CancelToken, FidStudioError
 from .crash import log_exception, plain_message
 
 try:
-    import onnxruntime  # noqa: F401  (see above; paired-only runs work without it)
+    importlib.import_module("onnxruntime")   # see above; paired-only runs work without it
 except ImportError:
     pass
 

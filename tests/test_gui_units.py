@@ -1,0 +1,176 @@
+"""GUI pieces on their own: the worker adapter's signal order, LiveState, formatting,
+metric availability, settings versioning, the excepthook, drag and drop."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QThreadPool, QUrl
+from PySide6.QtGui import QDropEvent
+from test_gui_support import base_images, write_set
+
+from engine.events import Message, Progress, SourceFinished, SourceStarted
+from engine.options import Options
+from engine.result import RunResult, SourceResult, empty_metrics
+
+
+@pytest.fixture
+def pair(tmp_path, monkeypatch):
+    monkeypatch.setenv("FID_STUDIO_DATA_DIR", str(tmp_path / "appdata"))
+    imgs = base_images(6, seed=2)
+    return write_set(tmp_path / "ref", imgs), write_set(tmp_path / "gen", imgs, noise=10)
+
+
+PAIRED = Options(metrics=("ssim", "mse", "psnr"), workers=1)
+
+
+def test_worker_signal_order_finished(qtbot, pair):
+    from gui.workers import JobWorker
+    w = JobWorker(pair[0], [pair[1]], PAIRED)
+    seen = []
+    for name in ("started", "progress", "finished", "errored", "cancelled"):
+        getattr(w.signals, name).connect(lambda *a, n=name: seen.append(n))
+    pool = QThreadPool()
+    with qtbot.waitSignals([w.signals.started, w.signals.finished], order="strict", timeout=60000):
+        pool.start(w)
+    assert pool.waitForDone(5000)
+    assert seen[0] == "started" and seen[-1] == "finished" and "progress" in seen
+    assert set(seen[1:-1]) == {"progress"}
+
+
+def test_worker_cancel_and_errors_run_synchronously(qtbot, pair, monkeypatch):
+    from gui import workers
+    w = workers.JobWorker(pair[0], [pair[1]], PAIRED)
+    w.cancel()                                     # cancelled before the first checkpoint
+    with qtbot.waitSignal(w.signals.cancelled, timeout=1000):
+        w.run()
+    bad = workers.JobWorker(pair[0], [str(pair[1]) + "_missing"], PAIRED)
+    with qtbot.waitSignal(bad.signals.errored, timeout=1000) as blocker:
+        bad.run()
+    assert "not found" in blocker.args[0] and blocker.args[1] == ""     # user error: no log path
+
+    def boom(*a, **k):
+        raise RuntimeError("something internal")
+    monkeypatch.setattr(workers.job, "run", boom)
+    crash = workers.JobWorker(pair[0], [pair[1]], PAIRED)
+    with qtbot.waitSignal(crash.signals.errored, timeout=1000) as blocker:
+        crash.run()
+    message, log_path = blocker.args
+    assert message == "RuntimeError: something internal" and "Traceback" not in message
+    assert "RuntimeError: something internal" in Path(log_path).read_text()
+
+
+def test_live_state_rows_and_cached_sources():
+    from gui.live_state import LiveState
+    s = LiveState("/d/ref", ["/d/a", "/d/b"], paired=True)
+    assert [r.label for r in s.rows] == ["Reference: ref", "a", "b"]
+    s.on_event(Message("Running on CPU (as requested)"))
+    s.on_event(SourceStarted("reference", -1, "/d/ref", 10))
+    s.on_event(Progress("reference", -1, "features", 10, 10, 0.0, 0.0, n_images=10))   # from cache
+    assert s.rows[0].stage == "cached" and "cache" in s.rows[0].text()
+    s.on_event(SourceStarted("generated", 0, "/d/a", 20))
+    s.on_event(Progress("generated", 0, "features", 8, 20, 24.5, 0.4, running_fid=80.0, n_images=7,
+                        new_skipped=(("x.png", "not a readable image"),)))
+    assert s.rows[1].text() == "8 / 20 images · 24.5 images/s · ETA < 1 s"
+    assert s.fid_points == {0: [(7, 80.0)]} and s.problems == [("a", "x.png", "not a readable image")]
+    s.on_event(Progress("generated", 1, "pairs", 5, 5, 10.0, 0.0, ssim_values=(0.5, 0.7)))
+    s.on_event(SourceFinished("generated", 1))
+    assert s.ssim_values == {1: [0.5, 0.7]} and "done" in s.rows[2].text()
+    s.on_event(SourceStarted("validation", -2, "/d/val", 4))      # a source the window did not list
+    assert s.rows[-1].role == "validation"
+    assert s.device_line.startswith("Running on CPU")
+
+
+def _result(metrics, chosen, warnings=()):
+    m = empty_metrics()
+    m.update(metrics)
+    src = SourceResult(path="/x/step_1", n_images=5, metrics=m, warnings=list(warnings))
+    return RunResult(preset="clean", device="cpu", device_line="", seed=0, model=None,
+                     reference={"path": "/x/ref", "n_images": 5, "skipped": []}, results=[src],
+                     options={"metrics": list(chosen)}, created="2026-01-01T00:00:00+00:00")
+
+
+def test_result_format_columns_and_cells():
+    from gui.result_format import BY_KEY, DASH, cell, columns_for
+    r = _result({"fid": 12.3456, "kid_mean": 0.0123, "kid_std": 0.002, "psnr": math.inf, "mse": 0.0,
+                 "ssim": 1.0, "n_pairs": 5}, ("fid", "kid", "is", "psnr"),
+                ["IS not available: Inception Score needs the classifier head"])
+    keys = [c.key for c in columns_for(r)]
+    assert keys == ["source", "n_images", "skipped", "fid", "kid", "is", "psnr", "n_pairs", "warnings"]
+    src = r.results[0]
+    assert cell(BY_KEY["fid"], src)[:2] == ("12.346", 12.3456)
+    assert cell(BY_KEY["kid"], src)[0] == "0.01230 ± 0.00200"
+    assert cell(BY_KEY["psnr"], src)[0] == "∞ (identical)"
+    text, raw, tip = cell(BY_KEY["is"], src)
+    assert text == DASH and "classifier head" in tip
+    assert cell(BY_KEY["source"], src)[0] == "step_1"
+
+
+def test_metric_availability(tmp_path):
+    from engine.sources import open_source
+    from gui.metric_availability import ModelInfo, reasons
+    import numpy as np
+    imgs = base_images(3)
+    ref = open_source(write_set(tmp_path / "ref", imgs))
+    same = open_source(write_set(tmp_path / "same", imgs))
+    other = open_source(write_set(tmp_path / "other", imgs, names=["q.png", "r.png", "s.png"]))
+    np.savez(tmp_path / "s.npz", mu=np.zeros(4), sigma=np.eye(4))
+    stats = open_source(tmp_path / "s.npz")
+    ok = ModelInfo("/m.onnx", has_logits=True)
+    assert all(v is None for k, v in reasons(ok, ref, [same]).items() if not k.startswith("gan"))
+    assert "class sub-folders" in reasons(ok, ref, [same])["gan-train"]
+    assert "do not match" in reasons(ok, ref, [same, other])["ssim"]
+    assert "classifier head" in reasons(ModelInfo("/m.onnx", False), ref, [same])["is"]
+    missing = reasons(ModelInfo(None, False), ref, [same])
+    assert "model build" in missing["fid"] and missing["ssim"] is None
+    r = reasons(ok, stats, [same])
+    assert "statistics file" in r["kid"] and "statistics file" in r["psnr"] and r["fid"] is None
+
+
+def test_settings_are_versioned(tmp_path, monkeypatch):
+    monkeypatch.setenv("FID_STUDIO_DATA_DIR", str(tmp_path))
+    from PySide6.QtCore import QSettings
+    from gui.settings import SETTINGS_VERSION, VERSION_KEY, open_settings
+    raw = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    raw.setValue("options/preset", "tensorflow")          # no version key: pre-versioning
+    raw.sync()
+    s = open_settings()
+    assert s.value(VERSION_KEY) in (SETTINGS_VERSION, str(SETTINGS_VERSION))
+    assert s.value("options/preset") is None
+    s.setValue("options/preset", "clean")
+    s.setValue(VERSION_KEY, SETTINGS_VERSION + 5)           # written by a newer version
+    s.sync()
+    assert open_settings().value("options/preset") is None
+
+
+def test_excepthook_shows_plain_message_and_log(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("FID_STUDIO_DATA_DIR", str(tmp_path))
+    from gui import crash
+    monkeypatch.setitem(crash._state, "path", None)
+    try:
+        raise ValueError("bad thing happened")
+    except ValueError as exc:
+        crash._excepthook(type(exc), exc, exc.__traceback__)
+    box = crash.last_dialog()
+    assert "bad thing happened" in box.text() and "Traceback" not in box.text()
+    assert str(tmp_path) in box.informativeText()
+    assert "Traceback" in crash.log_path().read_text()
+    box.close()
+
+
+def test_drop_sets_reference_then_generated(qtbot, pair):
+    from gui.main_window import MainWindow
+    w = MainWindow()
+    qtbot.addWidget(w)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in pair])
+    ev = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                    Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(w.sources.scans_settled, timeout=30000):
+        w.dropEvent(ev)
+    qtbot.waitUntil(lambda: w.sources.pending() == 0)
+    assert w.sources.reference == str(pair[0]) and w.sources.generated() == [str(pair[1])]
+    assert w.sources.ref_info.text() == "6 images"
+    assert w.options.checks["ssim"].isEnabled()
+    w.close()
