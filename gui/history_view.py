@@ -74,7 +74,7 @@ class HistoryView(QWidget):
         self.compare.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         cl.addWidget(self.compare)
         split.addWidget(cmp_box)
-        split.setSizes([300, 260])
+        split.setSizes([200, 440])
         lay.addWidget(split)
         self.refresh()
 

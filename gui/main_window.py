@@ -28,16 +28,9 @@ from .run_controller import RunController
 from .sample_strip import load_samples
 from .settings import as_int, open_settings
 from .sources_panel import SourcesPanel, dropped_paths
-from .tabs import ResultsTab, RunTab
+from .tabs import STYLE, ResultsTab, RunTab
 from .watch import WatchController
 from .workers import start_task
-
-STYLE = """
-QLabel#hint { color: #606060; }
-QLabel#runStatus { font-weight: bold; font-size: 11pt; }
-QLabel#runHint { color: #B00020; }
-QPushButton#runButton { font-weight: bold; padding: 4px 18px; }
-"""
 
 
 class MainWindow(QMainWindow):
@@ -300,12 +293,7 @@ class MainWindow(QMainWindow):
                                   f"{result.created.replace('T', ' ')[:19]}")
         self.table.show_result(result)
         self.sweep.show_result(result)
-        # the table as tall as its rows (up to ~8), the plots get the rest
-        sizes = self.results_split.sizes()
-        want = min(self.table.verticalHeader().length() + self.table.horizontalHeader().height() + 6, 280)
-        if sum(sizes) > want:
-            rest = sum(sizes) - want
-            self.results_split.setSizes([want, int(rest * 0.62), rest - int(rest * 0.62)])
+        self.results_tab.fit_table()
         self.problems.show_result_problems(result)
         self._update_buttons()
         self.samples.show_message("Loading thumbnails…")

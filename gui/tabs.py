@@ -11,6 +11,14 @@ from .sample_strip import SampleStrip
 from .sweep_plot import SweepPlot
 
 
+STYLE = """
+QLabel#hint { color: #606060; }
+QLabel#runStatus { font-weight: bold; font-size: 11pt; }
+QLabel#runHint { color: #B00020; }
+QPushButton#runButton { font-weight: bold; padding: 4px 18px; }
+"""
+
+
 def section(title: str) -> QLabel:
     label = QLabel(title)
     label.setStyleSheet("font-weight: bold; margin-top: 4px;")
@@ -68,3 +76,11 @@ class ResultsTab(QWidget):
         self.split.addWidget(box)
         self.split.setSizes([170, 300, 150])
         lay.addWidget(self.split, 1)
+
+    def fit_table(self) -> None:
+        """The table as tall as its rows (up to ~8); the plots and samples get the rest."""
+        sizes = self.split.sizes()
+        want = min(self.table.verticalHeader().length() + self.table.horizontalHeader().height() + 6, 280)
+        if sum(sizes) > want:
+            rest = sum(sizes) - want
+            self.split.setSizes([want, int(rest * 0.62), rest - int(rest * 0.62)])
