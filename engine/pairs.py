@@ -86,6 +86,8 @@ def compute(ref_source, gen_source, metrics, opts, *, index=0, on_event=None,
         return pair[1], s, paired.mse(a.array, b.array), None
 
     rate = Rate(len(pairs))
+    if problems:  # unpaired names are known before any decoding: show them at once
+        emit(Progress("generated", index, "pairs", 0, len(pairs), 0.0, None, new_skipped=tuple(problems)))
     done, new_ssim, new_skips = 0, [], []
     with closing(ordered_map(job, pairs, workers=opts.workers, depth=4 * opts.workers, name="pairs")) as results:
         for name, s, m, problem in results:

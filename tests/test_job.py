@@ -115,7 +115,10 @@ def test_paired_metrics_match_by_name(tmp_path):
     Image.open(ref / "img_0001.png").resize((10, 10)).save(gen / "img_0001.png")  # size mismatch
     (gen / "img_0003.png").unlink()
     make_folder(gen, 1, seed=9, size=(24, 20), prefix="extra")
-    r = run(ref, [gen], Options(metrics=("ssim", "mse", "psnr"), device="cpu")).results[0]
+    events = []
+    r = run(ref, [gen], Options(metrics=("ssim", "mse", "psnr"), device="cpu"), on_event=events.append).results[0]
+    first = next(e for e in events if isinstance(e, Progress))
+    assert first.done == 0 and {f for f, _ in first.new_skipped} >= {"extra_0000.png", "img_0003.png"}
     problems = {p["file"]: p["reason"] for p in r.extras["pair_problems"]}
     assert "size mismatch" in problems["img_0001.png"]
     assert "unpaired" in problems["extra_0000.png"] and "unpaired" in problems["img_0003.png"]
