@@ -51,7 +51,8 @@ class StderrProgress:
 def _options_from(args) -> Options:
     return Options(metrics=tuple(args.metrics.split(",")), preset=args.preset, device=args.device,
                    batch_size=args.batch_size, workers=args.workers if args.workers else Options().workers,
-                   seed=args.seed, use_cache=not args.no_cache)
+                   seed=args.seed, use_cache=not args.no_cache,
+                   live_fid_budget=0.02)  # no live plot here: the progress line needs few updates
 
 
 def _add_common(p):

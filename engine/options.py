@@ -35,6 +35,8 @@ class Options:
     dc_k: int = 5
     pr_max_samples: int = 10000
     gan_val_fraction: float = 0.2
+    # share of the run spent refreshing the running FID (live curve); the CLI asks for less
+    live_fid_budget: float = 0.1
     use_cache: bool = True
 
     def __post_init__(self):
@@ -58,6 +60,8 @@ class Options:
                 raise OptionError(f"option {name} must be a positive integer, got {value!r}")
         if not 0.0 < float(self.gan_val_fraction) < 1.0:
             raise OptionError(f"option gan_val_fraction must be between 0 and 1, got {self.gan_val_fraction!r}")
+        if not 0.0 <= float(self.live_fid_budget) <= 1.0:
+            raise OptionError(f"option live_fid_budget must be between 0 and 1, got {self.live_fid_budget!r}")
         if not isinstance(self.seed, int) or self.seed < 0:
             raise OptionError(f"option seed must be a non-negative integer, got {self.seed!r}")
 

@@ -42,8 +42,9 @@ class Extracted:
 class _RunningFid:
     """Running FID against reference stats for the live curve, at a bounded cost."""
 
-    def __init__(self, ref_stats):
+    def __init__(self, ref_stats, budget: float = 0.1):
         self.ref = ref_stats
+        self.budget = budget
         self.last_t = time.perf_counter()
         self.cost = 0.2
         self.value = None
@@ -55,8 +56,10 @@ class _RunningFid:
             return None
         now = time.perf_counter()
         # 32, 64 and 128 images give small sets a curve; beyond that the time rule keeps the
-        # cost under ~10% of the run
-        due = (n >= self.next_n and self.next_n <= 128) or now - self.last_t >= max(2.0, 10 * self.cost)
+        # cost under ``budget`` of the run (0: only the final value)
+        early = self.budget >= 0.05 and n >= self.next_n and self.next_n <= 128
+        periodic = self.budget > 0 and now - self.last_t >= max(2.0, self.cost / self.budget)
+        due = early or periodic
         if not final and not due:
             return None
         while self.next_n <= n:
@@ -104,7 +107,7 @@ def _extract_into(workdir, source, preset, model, opts, role, index, emit, cance
     feats = FeatureStore(workdir / "features.f32", FEATURE_DIM)
     logit_store = None
     acc = MomentAccumulator(FEATURE_DIM)
-    running = _RunningFid(ref_stats)
+    running = _RunningFid(ref_stats, opts.live_fid_budget)
     skipped = list(source.refused)
     notes = []
     ok_files = []
