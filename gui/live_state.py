@@ -20,7 +20,7 @@ def short_name(path: str) -> str:
 
 @dataclass
 class SourceRow:
-    role: str               # "reference" | "generated"
+    role: str               # "reference" | "generated" | "validation"
     index: int
     label: str
     stage: str = "waiting"  # waiting | features | pairs | cached | done
@@ -70,6 +70,7 @@ class LiveState:
     generated: list
     paired: bool = False                 # a paired metric was asked for (SSIM histogram)
     features: bool = True                # Inception features are extracted (reference row shown)
+    validation: str | None = None        # real validation folder for GAN-train / GAN-test
     rows: list = field(default_factory=list)
     device_line: str = ""
     fid_points: dict = field(default_factory=dict)     # generated index -> [(n_images, fid)]
@@ -83,6 +84,8 @@ class LiveState:
         if not self.rows:
             if self.features:
                 self.rows = [SourceRow("reference", -1, "Reference: " + short_name(self.reference))]
+            if self.validation:       # the engine reports it as role "validation", index -2
+                self.rows.append(SourceRow("validation", -2, "Validation: " + short_name(self.validation)))
             self.rows += [SourceRow("generated", i, short_name(p)) for i, p in enumerate(self.generated)]
 
     def row(self, role: str, index: int) -> SourceRow:

@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
         sl.setContentsMargins(6, 6, 6, 6)
         self.sources = SourcesPanel(self.pool)
         self.options = OptionsPanel()
+        self.options.val_folder.start_dir = lambda: self.sources.last_dir
         sl.addWidget(self.sources)
         sl.addWidget(self.options)
         sl.addStretch(1)
@@ -121,7 +122,7 @@ class MainWindow(QMainWindow):
         rt, st = self.run_tab, self.results_tab
         self.run_status, self.progress, self.live_plots = rt.status, rt.progress, rt.plots
         self.problems, self.run_split = rt.problems, rt.split
-        self.result_title, self.table, self.sweep = st.title, st.table, st.sweep
+        self.result_title, self.table, self.sweep, self.classes = st.title, st.table, st.sweep, st.classes
         self.samples, self.results_split = st.samples, st.split
 
         self.history_view = HistoryView(self.history)
@@ -216,7 +217,7 @@ class MainWindow(QMainWindow):
             return False
         self.run_hint.setText("")
         gens = list(generated) if generated is not None else self.sources.generated()
-        self.runner.start(self.sources.reference, gens, opts, tag=tag)
+        self.runner.start(self.sources.reference, gens, opts, tag=tag, val_path=self.options.val_path())
         what = "new checkpoint " + Path(gens[0]).name if tag == "watch" else f"{len(gens)} source(s)"
         self.run_status.setText(f"Running: {what}…")
         if tag == "run":
@@ -291,9 +292,7 @@ class MainWindow(QMainWindow):
         self.result_title.setText(f"{n} source(s) against {Path(result.reference['path']).name} "
                                   f"({result.reference['n_images']:,} images) · preset {result.preset} · "
                                   f"{result.created.replace('T', ' ')[:19]}")
-        self.table.show_result(result)
-        self.sweep.show_result(result)
-        self.results_tab.fit_table()
+        self.results_tab.show_result(result)
         self.problems.show_result_problems(result)
         self._update_buttons()
         self.samples.show_message("Loading thumbnails…")

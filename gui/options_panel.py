@@ -3,17 +3,22 @@
 A metric that cannot run is disabled, with the reason in its tooltip and in a visible hint
 under the checkboxes. The form reads its choices and defaults from engine.options /
 engine.presets / engine.metrics, so a new preset or metric shows up here by itself.
+With GAN-train / GAN-test chosen, an optional real validation folder can be picked.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGridLayout, QGroupBox, QLabel,
-                               QSpinBox, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QPushButton, QSpinBox, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from engine.metrics import METRICS
 from engine.options import ALL_METRICS, DEFAULT_METRICS, Options
 from engine.presets import PRESETS
 
+from .live_state import short_name
 from .settings import as_bool, as_int, as_list, as_str
 
 # Checkbox texts where the engine's label is too long for a checkbox; other metrics use
@@ -23,6 +28,55 @@ SHORT_LABELS = {"fid": "FID", "kid": "KID", "is": "IS", "pr": "Precision / recal
 WIDE = ("pr",)          # gets a row of its own
 DEVICE_LABELS = {"auto": "Auto (CUDA if usable)", "cuda": "CUDA (GPU)", "cpu": "CPU"}
 DEVICE_IDLE = "Provider: chosen when a run starts"
+CLASS_METRICS = ("gan-train", "gan-test")
+
+
+def _no_val_folder() -> str:
+    f = Options().gan_val_fraction
+    return f"none: a seeded {round(100 * (1 - f))}/{round(100 * f)} split of the reference"
+
+
+class ValFolderPicker(QWidget):
+    """"Real validation folder…" for GAN-train / GAN-test: optional, the same class
+    sub-folders as the reference; without one the engine splits the reference."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.path = ""
+        self.start_dir = lambda: ""          # the window points it at the last folder used
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 4, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("GAN validation:"))
+        self.label = QLabel()
+        self.label.setObjectName("hint")
+        row.addWidget(self.label, 1)
+        lay.addLayout(row)
+        buttons = QHBoxLayout()
+        self.choose_button = QPushButton("Real validation folder…")
+        self.choose_button.setToolTip("Optional: real images in the same class sub-folders as the "
+                                      "reference (cat/, dog/…), never used for training")
+        self.clear_button = QPushButton("Clear")
+        self.choose_button.clicked.connect(self.choose)
+        self.clear_button.clicked.connect(lambda: self.set_path(""))
+        buttons.addWidget(self.choose_button)
+        buttons.addWidget(self.clear_button)
+        buttons.addStretch(1)
+        lay.addLayout(buttons)
+        self.set_path("")
+
+    def choose(self) -> None:
+        start = self.path or self.start_dir()
+        d = QFileDialog.getExistingDirectory(self, "Real validation folder (one sub-folder per class)", start)
+        if d:
+            self.set_path(d)
+
+    def set_path(self, path) -> None:
+        self.path = str(path) if path else ""
+        self.label.setText(short_name(self.path) if self.path else _no_val_folder())
+        self.label.setToolTip(self.path or "Without a validation folder, part of each reference class "
+                              "is held out (seeded) to score the classifiers")
+        self.clear_button.setEnabled(bool(self.path))
 
 
 def short_reason(why: str) -> str:
@@ -58,6 +112,10 @@ class OptionsPanel(QWidget):
         self.hint.setObjectName("hint")
         self.hint.setWordWrap(True)
         grid.addWidget(self.hint, row, 0, 1, 3)
+        self.val_folder = ValFolderPicker()
+        self.val_folder.setVisible(False)
+        grid.addWidget(self.val_folder, row + 1, 0, 1, 3)
+        self.changed.connect(self._update_val_folder)
         lay.addWidget(box)
         self.reasons: dict[str, str | None] = {}
 
@@ -145,6 +203,15 @@ class OptionsPanel(QWidget):
             lines.append(note)
         self.hint.setText("\n".join(lines))
         self.hint.setVisible(bool(lines))
+        self._update_val_folder()
+
+    def _update_val_folder(self) -> None:
+        """The validation-folder picker is shown while GAN-train / GAN-test can run and are chosen."""
+        self.val_folder.setVisible(bool(set(self.metrics()) & set(CLASS_METRICS)))
+
+    def val_path(self) -> str | None:
+        """The real validation folder for this run, or None (not chosen, or no GAN metric)."""
+        return (self.val_folder.path or None) if set(self.metrics()) & set(CLASS_METRICS) else None
 
     def metrics(self) -> tuple:
         return tuple(m for m in ALL_METRICS if self.checks[m].isChecked() and self.checks[m].isEnabled())
@@ -174,6 +241,7 @@ class OptionsPanel(QWidget):
         s.setValue("seed", self.seed.value())
         s.setValue("use_cache", self.use_cache.isChecked())
         s.setValue("advanced_open", self.adv_toggle.isChecked())
+        s.setValue("gan_val_folder", self.val_folder.path)
         s.endGroup()
 
     def restore_settings(self, s) -> None:
@@ -188,4 +256,7 @@ class OptionsPanel(QWidget):
             spin.setValue(as_int(s.value(key), spin.value()))
         self.use_cache.setChecked(as_bool(s.value("use_cache"), True))
         self.adv_toggle.setChecked(as_bool(s.value("advanced_open"), False))
+        val = as_str(s.value("gan_val_folder"))
+        self.val_folder.set_path(val if val and Path(val).is_dir() else "")
         s.endGroup()
+        self._update_val_folder()

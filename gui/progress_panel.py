@@ -37,7 +37,9 @@ class ProgressPanel(QWidget):
             swatch = (f'<span style="color:{color(row.index)}">■</span> '
                       if row.role == "generated" else '<span style="color:#999">■</span> ')
             name = QLabel(swatch + html.escape(row.label))
-            name.setToolTip(state.reference if row.role == "reference" else state.generated[row.index])
+            tips = {"reference": state.reference, "validation": state.validation}
+            name.setToolTip(tips.get(row.role) or (state.generated[row.index] if row.role == "generated"
+                                                   else row.label))
             bar = QProgressBar()
             bar.setTextVisible(False)
             bar.setMaximumHeight(14)

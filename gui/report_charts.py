@@ -2,7 +2,8 @@
 
 Only a QGuiApplication is needed (no widgets), so the CLI's ``--pdf`` can draw them
 offscreen. They show the same data as the window's plots: the checkpoint sweep with the
-best point, the running FID curves and the per-image SSIM histogram.
+best point, the running FID curves, the per-image SSIM histogram and the GAN-train
+diversity sweep (log-scaled x).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPainterPath, QPen, QPolygonF
 
 from .live_state import short_name
 from .plot_style import BEST_COLOR, COLORS
@@ -93,8 +94,10 @@ class _Canvas:
         self.p.setPen(QPen(QColor("#333333"), 2))
         self.p.drawRect(self.plot)
 
-    def line(self, xs, ys, color, markers=True) -> None:
+    def line(self, xs, ys, color, markers=True, dashed=False) -> None:
         pen = QPen(QColor(color), 4)
+        if dashed:
+            pen.setStyle(Qt.PenStyle.DashLine)
         self.p.setPen(pen)
         pts = [self.map(x, y) for x, y in zip(xs, ys)]
         if len(pts) > 1:
@@ -103,7 +106,8 @@ class _Canvas:
                 path.lineTo(pt)
             self.p.drawPath(path)
         if markers:
-            self.p.setBrush(QColor(color))
+            self.p.setPen(QPen(QColor(color), 3))
+            self.p.setBrush(QColor("white") if dashed else QColor(color))   # hollow for dashed
             for pt in pts:
                 self.p.drawEllipse(pt, 7, 7)
             self.p.setBrush(Qt.BrushStyle.NoBrush)
@@ -122,20 +126,36 @@ class _Canvas:
         left = min(max(c.x() - 300, self.plot.left()), self.plot.right() - 600)
         self.p.drawText(QRectF(left, c.y() + 24, 600, 36), align, label)
 
-    def legend(self, names, top_right: bool = False) -> None:
+    def legend_box(self, names, corner: str) -> QRectF:
+        """Where legend() puts its box: corner is "top" | "middle" | "bottom" + "-left" | "-right"."""
+        text_w = min(max([QFontMetrics(self.font).horizontalAdvance(n) for n in names] + [270]),
+                     int(self.plot.width() * 0.6))
+        w, h = text_w + 70, 32 * len(names) + 12
+        x = self.plot.right() - w - 4 if corner.endswith("right") else self.plot.left() + 8
+        v = corner.split("-")[0]
+        y = (self.plot.top() + 8 if v == "top" else self.plot.center().y() - h / 2 if v == "middle"
+             else self.plot.bottom() - 8 - h)
+        return QRectF(x, y, w, h)
+
+    def legend(self, names, corner: str = "bottom-left", styles=None) -> None:
         """On a white box, bottom-left by default (running FID falls from top-left to
-        bottom-right); top-right for the SSIM histogram, whose bars sit left."""
-        x = self.plot.right() - 340 if top_right else self.plot.left() + 14
-        y = self.plot.top() + 14 if top_right else self.plot.bottom() - 14 - 32 * len(names)
+        bottom-right); top-right for the SSIM histogram, whose bars sit left.
+        ``styles``: [(colour, dashed)] per name (default: the colour cycle, solid)."""
+        styles = styles or [(COLORS[i % len(COLORS)], False) for i in range(len(names))]
+        box = self.legend_box(names, corner)
         self.p.setPen(QPen(QColor("#cccccc"), 1))
         self.p.setBrush(QColor(255, 255, 255, 230))
-        self.p.drawRect(QRectF(x - 6, y - 6, 330, 32 * len(names) + 12))
+        self.p.drawRect(box)
         self.p.setBrush(Qt.BrushStyle.NoBrush)
-        for i, name in enumerate(names):
-            self.p.setPen(QPen(QColor(COLORS[i % len(COLORS)]), 6))
+        x, y, text_w = box.left() + 6, box.top() + 6, box.width() - 60
+        for name, (col, dashed) in zip(names, styles):
+            pen = QPen(QColor(col), 6)
+            if dashed:
+                pen.setStyle(Qt.PenStyle.DashLine)
+            self.p.setPen(pen)
             self.p.drawLine(QPointF(x, y + 15), QPointF(x + 40, y + 15))
             self.p.setPen(QColor("#333333"))
-            self.p.drawText(QRectF(x + 50, y, 270, 30), Qt.AlignmentFlag.AlignVCenter, name)
+            self.p.drawText(QRectF(x + 50, y, text_w, 30), Qt.AlignmentFlag.AlignVCenter, name)
             y += 32
 
     def done(self) -> QImage:
@@ -192,8 +212,53 @@ def ssim_histogram_chart(result):
         c.p.setPen(QPen(QColor(COLORS[i % len(COLORS)]), 4))
         c.p.drawPolyline(QPolygonF(pts))
     if len(sources) > 1:
-        c.legend([n for n, _ in sources][:8], top_right=True)
+        c.legend([n for n, _ in sources][:8], corner="top-right")
     return c.done()
+
+
+def gan_sweep_chart(result):
+    """GAN-train accuracy vs generated images per class (log x), next to the curve for real
+    training images: one pair per source, same colour, the real one dashed."""
+    from .class_format import curve_label, has_class_results, sweep_curves
+    curves = sweep_curves(result) if has_class_results(result) else []
+    if not curves:
+        return None
+    sizes = sorted({x for cv in curves for x in cv.xs})
+    c = _Canvas("Diversity: GAN-train accuracy vs images per class", "images per class (log scale)",
+                "accuracy on real validation (%)", [math.log10(s) for s in sizes], [0, 100])
+    c.y0, c.y1 = -4.0, 105.0          # 0% points stay clear of the axis
+    ticks, last = [], None
+    for s in sizes:                      # at least 70 px apart: close sizes share a label
+        px = c.map(math.log10(s), 0).x()
+        if last is None or px - last >= 70:
+            ticks.append((math.log10(s), f"{s:,}"))
+            last = px
+    c.axes(ticks)
+    chance = next((r.extras.get("gan_chance") for r in result.results if r.extras.get("gan_chance")), None)
+    if chance:
+        y = c.map(c.x0, 100 * chance).y()
+        c.p.setPen(QPen(QColor("#999999"), 2, Qt.PenStyle.DotLine))
+        c.p.drawLine(QPointF(c.plot.left(), y), QPointF(c.plot.right(), y))
+        c.p.drawText(QRectF(c.plot.left() + 10, y - 34, 300, 30), Qt.AlignmentFlag.AlignVCenter,
+                     f"chance ({100 * chance:.1f}%)")
+    styles, points = [], []
+    for cv in curves:
+        col, dashed = COLORS[cv.source % len(COLORS)], cv.kind == "real"
+        c.line([math.log10(x) for x in cv.xs], [100 * y for y in cv.ys], col, dashed=dashed)
+        styles.append((col, dashed))
+        points += [c.map(math.log10(x), 100 * y) for x, y in zip(cv.xs, cv.ys)]
+    names = [curve_label(cv) for cv in curves][:8]
+    c.legend(names, corner=_emptiest_corner(c, names, points), styles=styles[:8])
+    return c.done()
+
+
+def _emptiest_corner(c: _Canvas, names, points) -> str:
+    """Where the legend box covers the fewest points (ties: bottom-right, where rising
+    accuracy curves usually leave room)."""
+    def covered(corner):
+        box = c.legend_box(names, corner).adjusted(-12, -12, 12, 12)
+        return sum(1 for p in points if box.contains(p))
+    return min((f"{v}-{h}" for h in ("right", "left") for v in ("bottom", "middle", "top")), key=covered)
 
 
 def charts_for(result) -> list[tuple[str, QImage]]:
@@ -207,4 +272,6 @@ def charts_for(result) -> list[tuple[str, QImage]]:
                                                        "KID (lower is better)")))
     out.append(("Running FID", running_fid_chart(result)))
     out.append(("Per-image SSIM", ssim_histogram_chart(result)))
+    if "gan-train" in chosen:
+        out.append(("GAN-train diversity sweep", gan_sweep_chart(result)))
     return [(t, img) for t, img in out if img is not None]

@@ -3,8 +3,9 @@ selectable and no extra dependency is needed.
 
 ``write_pdf(path, result, plots=None)`` works without any window: it creates a
 QGuiApplication on demand (offscreen unless a platform is set), which is what the CLI's
-``--pdf`` uses. Pages: 1) title, metrics table, settings and provenance; 2…) the plots, two per page;
-last) skipped files and warnings. The file is written atomically: a failed export leaves no
+``--pdf`` uses. Pages: 1) title, metrics table, GAN-train / GAN-test details when asked for
+(method, validation split, flags, per-class table), settings and provenance; 2…) the plots, two
+per page; last) skipped files and warnings. The file is written atomically: a failed export leaves no
 half file. Returns the number of pages.
 """
 from __future__ import annotations
@@ -15,8 +16,9 @@ import os
 from engine import APP_NAME, __version__
 from engine.atomic import atomic_path
 
+from . import class_format as cf
 from .live_state import short_name
-from .result_format import DASH, best_index, cell, columns_for, format_created, settings_rows
+from .result_format import DASH, best_index, cell, columns_for, format_created, percent, settings_rows
 
 FILES_PER_REASON = 5           # per source and reason, in the skipped-files section
 CHARTS_PER_PAGE = 2
@@ -38,6 +40,7 @@ td.num { text-align: right; }
 tr.best td { background: #e6f2e6; font-weight: bold; }
 td.key { color: #555; padding-right: 10px; }
 p.note { color: #555; font-size: 8pt; }
+p.flag { color: #9a6700; }
 """
 
 
@@ -85,6 +88,39 @@ def metrics_tables(result) -> str:
     if best is not None:
         parts.append(f'<p class="note">Highlighted: lowest FID ({_e(short_name(result.results[best].path))}). '
                      f"{DASH} = not computed; the reason is listed under Warnings.</p>")
+    return "".join(parts)
+
+
+def class_section(result) -> str:
+    """GAN-train / GAN-test: the method (a linear probe), the validation split, memorisation
+    flags and the accuracies per class; empty when the run has none."""
+    if not cf.has_class_results(result):
+        return ""
+    parts = ["<h2>GAN-train / GAN-test (linear probe)</h2>"]
+    method = cf.method_line(result)
+    if method:
+        parts.append(f"<p><b>Method:</b> {_e(method)}</p>")
+    notes = [t for t in (cf.split_line(result), cf.chance_line(result)) if t]
+    if notes:
+        parts.append(f"<p>{'<br>'.join(_e(t) for t in notes)}</p>")
+    for line in cf.memorisation_lines(result):
+        parts.append(f'<p class="flag">Possible memorisation — {_e(line)}</p>')
+    for line in cf.not_computed_lines(result):
+        parts.append(f'<p class="flag">Not computed — {_e(line)}</p>')
+    columns = cf.per_class_columns(result)
+    several = len(result.results) > 1
+    head = (["Source"] if several else []) + ["Class"]
+    rows = ["<tr>" + "".join(f"<th>{h}</th>" for h in head)
+            + "".join(f"<th class=num>{_e(h)}</th>" for _, h in columns) + "</tr>"]
+    for src, name, values in cf.per_class_rows(result):
+        tds = ([f"<td>{_e(short_name(result.results[src].path))}</td>"] if several else []) + [f"<td>{_e(name)}</td>"]
+        tds += [f'<td class="num">{_e(percent(values.get(key)))}</td>' for key, _ in columns]
+        rows.append("<tr>" + "".join(tds) + "</tr>")
+    parts.append("<h3>Accuracy per class</h3>"
+                 '<table class="grid" border="1" cellspacing="0" cellpadding="3">' + "".join(rows) + "</table>")
+    if "gan-train" in cf.chosen_metrics(result) and cf.sweep_curves(result):
+        parts.append('<p class="note">The diversity sweep (GAN-train accuracy against the number of generated '
+                     "images per class, next to the same curve for real training images) is among the plots.</p>")
     return "".join(parts)
 
 
@@ -145,7 +181,7 @@ def report_html(result, chart_names: list, image_width: int) -> str:
     parts = [f"<h1>{_e(APP_NAME)} report{_e(status)}</h1>",
              f'<p class="sub">{_e(format_created(result.created))} · {_e(len(result.results))} generated source(s) '
              f"against {_e(short_name(result.reference['path']))} · preset {_e(result.preset)}</p>",
-             "<h2>Results</h2>", metrics_tables(result),
+             "<h2>Results</h2>", metrics_tables(result), class_section(result),
              "<h2>Settings and provenance</h2>", settings_table(result)]
     for i, title in enumerate(chart_names):
         if i % CHARTS_PER_PAGE == 0:       # a fixed number per page: a predictable layout

@@ -38,6 +38,15 @@ def _pm(fmt: str) -> Callable:
     return f
 
 
+def percent(v) -> str:
+    """An accuracy in [0, 1] as a percentage: 0.8667 -> '86.7%'."""
+    if v is None:
+        return DASH
+    if isinstance(v, float) and math.isnan(v):
+        return "NaN"
+    return f"{100 * v:.1f}%"
+
+
 def _psnr(v):
     if v is None:
         return DASH
@@ -76,12 +85,15 @@ COLUMNS = (
     Column("mse", "MSE", ("mse",), _m("mse"), _num(".3f"), "mean squared error over pairs, 0-255 units"),
     Column("psnr", "PSNR", ("psnr",), _m("psnr"), _psnr, "mean PSNR over non-identical pairs"),
     Column("n_pairs", "Pairs", PAIRED, _m("n_pairs"), _num(","), "image pairs matched by name"),
-    Column("gan_train", "GAN-train", ("gan-train",), _m("gan_train"), _num(".3f"),
-           "accuracy on real validation images of a linear probe fit on generated ones"),
-    Column("gan_test", "GAN-test", ("gan-test",), _m("gan_test"), _num(".3f"),
-           "accuracy on generated images of a linear probe fit on real ones"),
-    Column("real_baseline", "Real baseline", ("gan-train", "gan-test"), _m("real_baseline"), _num(".3f"),
-           "accuracy of the same probe fit and scored on real images"),
+    Column("gan_train", "GAN-train", ("gan-train",), _m("gan_train"), percent,
+           "accuracy on real validation images of a linear probe (on Inception features) fit on "
+           "the generated images; near the real baseline = realistic and diverse (higher is better)"),
+    Column("gan_test", "GAN-test", ("gan-test",), _m("gan_test"), percent,
+           "accuracy on the generated images of a linear probe fit on real training images; "
+           "far above the real baseline hints at memorisation"),
+    Column("real_baseline", "Real baseline", ("gan-train", "gan-test"), _m("real_baseline"), percent,
+           "accuracy of the same linear probe fit on real training images and scored on real "
+           "validation images"),
     Column("warnings", "Warnings", (), lambda r: list(r.warnings),
            lambda v: f"{len(v)}: " + v[0] + (" …" if len(v) > 1 else "") if v else "", ""),
 )
@@ -117,6 +129,8 @@ def not_computed_reason(column: Column, source_result) -> str:
     """The warning that explains why a chosen metric has no value, if the engine gave one."""
     words = {column.header.lower(), column.key.lower()}
     words |= {METRICS[m].label.lower().split()[0] for m in column.metric if m in METRICS}
+    if set(column.metric) & {"gan-train", "gan-test"}:
+        words.add("gan-train/test")       # the engine's one warning for both
     for w in source_result.warnings:
         lw = w.lower()
         if any(word in lw for word in words) or ("paired" in lw and set(column.metric) & set(PAIRED)):

@@ -40,14 +40,16 @@ class RunController(QObject):
     def running(self) -> bool:
         return self.worker is not None
 
-    def start(self, reference, generated, options, tag="run", model_path=None) -> JobWorker:
+    def start(self, reference, generated, options, tag="run", model_path=None, val_path=None) -> JobWorker:
+        """``val_path``: a real validation folder for GAN-train / GAN-test (None: split the reference)."""
         assert self.worker is None, "one job at a time"
+        val_path = str(val_path) if val_path and options.wants_classes else None
         self.state = LiveState(str(reference), [str(g) for g in generated], paired=options.wants_pairs,
-                               features=options.wants_features)
+                               features=options.wants_features, validation=val_path)
         self.progress.reset(self.state)
         self.plots.reset(self.state)
         self.problems.reset()
-        w = JobWorker(reference, generated, options, model_path=model_path, tag=tag)
+        w = JobWorker(reference, generated, options, model_path=model_path, tag=tag, val_path=val_path)
         w.signals.progress.connect(self._on_event)
         w.signals.finished.connect(self._on_finished)
         w.signals.errored.connect(self._on_errored)
@@ -55,7 +57,8 @@ class RunController(QObject):
         self.worker = w
         self.cancel_requested_at = None
         self.timer.start()
-        log.info("run started (%s): %s vs %d source(s), %s", tag, reference, len(generated), options.to_dict())
+        log.info("run started (%s): %s vs %d source(s), validation %s, %s", tag, reference, len(generated),
+                 val_path, options.to_dict())
         self.pool.start(w)
         self.started.emit(tag)
         return w

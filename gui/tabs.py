@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from .class_results import ClassResults
 from .live_plots import LivePlots
 from .progress_panel import ProblemsPanel, ProgressPanel
 from .results_table import ResultsTable
@@ -53,7 +54,8 @@ class RunTab(QWidget):
 
 
 class ResultsTab(QWidget):
-    """Title, the results table, the checkpoint sweep plot and the sample strip."""
+    """Title, the results table, the checkpoint sweep plot or the GAN-train / GAN-test page,
+    and the sample strip."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -65,9 +67,15 @@ class ResultsTab(QWidget):
         self.split = QSplitter(Qt.Orientation.Vertical)
         self.table = ResultsTable()
         self.sweep = SweepPlot()
+        self.classes = ClassResults()
+        self.views = QTabWidget()
+        self.views.setDocumentMode(True)
+        self.views.addTab(self.sweep, "Checkpoint sweep")
+        self.views.addTab(self.classes, "GAN-train / GAN-test")
+        self.views.setTabVisible(1, False)
         self.samples = SampleStrip()
         self.split.addWidget(self.table)
-        self.split.addWidget(self.sweep)
+        self.split.addWidget(self.views)
         box = QWidget()
         bl = QVBoxLayout(box)
         bl.setContentsMargins(0, 0, 0, 0)
@@ -76,6 +84,15 @@ class ResultsTab(QWidget):
         self.split.addWidget(box)
         self.split.setSizes([170, 300, 150])
         lay.addWidget(self.split, 1)
+
+    def show_result(self, result) -> None:
+        self.table.show_result(result)
+        self.sweep.show_result(result)
+        has_classes = self.classes.show_result(result)
+        self.views.setTabVisible(1, has_classes)
+        # a run that asked for GAN-train / GAN-test opens on them; others on the sweep
+        self.views.setCurrentIndex(1 if has_classes else 0)
+        self.fit_table()
 
     def fit_table(self) -> None:
         """The table as tall as its rows (up to ~8); the plots and samples get the rest."""

@@ -37,9 +37,10 @@ class JobSignals(QObject):
 
 
 class JobWorker(QRunnable):
-    """Runs ``engine.job.run(reference, generated, options)`` off the GUI thread."""
+    """Runs ``engine.job.run(reference, generated, options, val_path=...)`` off the GUI thread."""
 
-    def __init__(self, reference, generated, options, *, model_path=None, cache_root=None, tag=None):
+    def __init__(self, reference, generated, options, *, model_path=None, cache_root=None, tag=None,
+                 val_path=None):
         super().__init__()
         self.setAutoDelete(False)     # the window keeps it (and its signals) until it ends
         self.reference = str(reference)
@@ -48,6 +49,7 @@ class JobWorker(QRunnable):
         self.model_path = model_path
         self.cache_root = cache_root
         self.tag = tag                # what the window started it for ("run", "watch")
+        self.val_path = str(val_path) if val_path else None   # GAN-train/test real validation folder
         self.token = CancelToken()
         self.signals = JobSignals()
 
@@ -59,7 +61,8 @@ class JobWorker(QRunnable):
         sig.started.emit()
         try:
             result = job.run(self.reference, self.generated, self.options, on_event=sig.progress.emit,
-                             cancel=self.token, model_path=self.model_path, cache_root=self.cache_root)
+                             cancel=self.token, model_path=self.model_path, cache_root=self.cache_root,
+                             val_path=self.val_path)
         except Cancelled:
             sig.cancelled.emit()
         except FidStudioError as exc:
