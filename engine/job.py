@@ -112,6 +112,8 @@ def _class_metrics(opts, ref, gen, val, cancel, res: SourceResult):
         return
     res.metrics.update(metrics)
     res.warnings += warnings
+    if val is not None:
+        extras["gan_split"] = dict(extras["gan_split"], val_path=val.label)
     res.extras.update(extras)
 
 
@@ -153,7 +155,9 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
             emit(SourceFinished("reference", -1))
         val = None
         if val_path is not None and opts.wants_classes:
-            val = features_of(open_source(val_path), "validation", -2)
+            val_src = open_source(val_path)
+            val = features_of(val_src, "validation", -2)
+            val.label = val_src.label
         results = []
         for i, src in enumerate(gen_srcs):
             res = SourceResult(path=src.label, n_images=0, metrics=empty_metrics(), warnings=src.warnings())
