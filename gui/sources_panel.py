@@ -39,14 +39,8 @@ def describe(scan) -> str:
     return ("zip, " + count) if scan.kind == "zip" else count
 
 
-class DropList(QListWidget):
-    dropped = Signal(list)
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setAcceptDrops(True)
-        self.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+class AcceptsDroppedPaths:
+    """Drag-and-drop of local files for any widget that declares a ``dropped`` signal."""
 
     def dragEnterEvent(self, e):
         e.acceptProposedAction() if e.mimeData().hasUrls() else e.ignore()
@@ -61,21 +55,22 @@ class DropList(QListWidget):
             self.dropped.emit(paths)
 
 
-class DropFrame(QFrame):
+class DropList(AcceptsDroppedPaths, QListWidget):
     dropped = Signal(list)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setAcceptDrops(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
 
-    def dragEnterEvent(self, e):
-        e.acceptProposedAction() if e.mimeData().hasUrls() else e.ignore()
 
-    def dropEvent(self, e):
-        paths = dropped_paths(e)
-        if paths:
-            e.acceptProposedAction()
-            self.dropped.emit(paths)
+class DropFrame(AcceptsDroppedPaths, QFrame):
+    dropped = Signal(list)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setAcceptDrops(True)
 
 
 class SourcesPanel(QWidget):

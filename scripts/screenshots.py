@@ -26,19 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 
 def make_images(n: int, size: int, seed: int) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:size, 0:size] / size
-    out = []
-    for _ in range(n):
-        img = np.zeros((size, size, 3))
-        for c in range(3):
-            a, b, p = rng.uniform(-3, 3, 3)
-            img[..., c] = 128 + 90 * np.sin(a * xx * 3 + b * yy * 3 + p)
-        for _ in range(3):
-            cx, cy, r = rng.uniform(0.2, 0.8), rng.uniform(0.2, 0.8), rng.uniform(0.05, 0.2)
-            img[(xx - cx) ** 2 + (yy - cy) ** 2 < r * r] = rng.uniform(0, 255, 3)
-        out.append(img)
-    return out
+    # the same image-like colour fields the GUI tests score
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_gui_support import base_images
+    return base_images(n, size, seed)
 
 
 def write(folder: Path, images, noise: float, seed: int) -> None:
