@@ -196,9 +196,16 @@ class SourcesPanel(QWidget):
     # -- scanning --------------------------------------------------------------------------
     def _scan(self, path: str) -> None:
         from engine.sources import open_source
-        start_task(self.pool, self._tasks, open_source, path,
-                   on_done=lambda src, p=path: self._scanned(p, src),
-                   on_failed=lambda msg, p=path: self._scanned(p, msg))
+        task = start_task(self.pool, self._tasks, open_source, path,
+                          on_done=lambda src, p=path: self._scanned(p, src),
+                          on_failed=lambda msg, p=path: self._scanned(p, msg))
+        # connected after start_task's own release handler, so the task is already gone
+        task.signals.done.connect(self._maybe_settled)
+        task.signals.failed.connect(self._maybe_settled)
+
+    def _maybe_settled(self, *_):
+        if not self._tasks:
+            self.scans_settled.emit()
 
     def _scanned(self, path: str, scan) -> None:
         self.scans[path] = scan
@@ -213,8 +220,6 @@ class SourcesPanel(QWidget):
                 item.setForeground(QColor("#B00020") if error else self.palette().text().color())
                 item.setToolTip(f"{path}\n{text}")
         self.changed.emit()
-        if len(self._tasks) <= 1:      # this task is released right after this slot
-            self.scans_settled.emit()
 
     # -- dialogs ---------------------------------------------------------------------------
     def _remember_dir(self, path: str) -> None:
