@@ -12,7 +12,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from test_gui_support import base_images, single_blas_thread, write_set
+from test_gui_support import base_images, make_window, single_blas_thread, write_set
 
 from engine.errors import CancelToken
 from engine.job import run as engine_run
@@ -58,14 +58,6 @@ def data(tmp_path_factory):
 def env(monkeypatch, tmp_path):
     monkeypatch.setenv("FID_STUDIO_DATA_DIR", str(tmp_path / "appdata"))
     return tmp_path
-
-
-def make_window(qtbot):
-    from gui.main_window import MainWindow
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    return w
 
 
 def set_sources(qtbot, w, ref, gens):

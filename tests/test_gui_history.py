@@ -3,7 +3,7 @@ view's filter and side-by-side comparison, and persisted options."""
 from __future__ import annotations
 
 import pytest
-from test_gui_support import base_images, write_set
+from test_gui_support import base_images, make_window as new_window, write_set
 
 RUN_TIMEOUT = 120_000
 
@@ -17,14 +17,6 @@ def folders(tmp_path, monkeypatch):
     ref2 = write_set(tmp_path / "ref2", imgs[:6], noise=5, seed=9)
     gen = write_set(tmp_path / "gen", imgs, noise=25, seed=5)
     return ref, ref2, gen
-
-
-def new_window(qtbot):
-    from gui.main_window import MainWindow
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    return w
 
 
 def paired_run(qtbot, w, ref, gen):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from test_gui_support import base_images, checkpoint_tree, single_blas_thread, write_set
+from test_gui_support import base_images, checkpoint_tree, make_window, single_blas_thread, write_set
 
 from engine.errors import CancelToken
 from engine.job import run as engine_run
@@ -45,14 +45,6 @@ def env(data, monkeypatch, tmp_path):
     monkeypatch.setenv("FID_STUDIO_CACHE_DIR", str(data["cache"]))
     monkeypatch.setenv("FID_STUDIO_DATA_DIR", str(tmp_path / "appdata"))
     return tmp_path / "appdata"
-
-
-def make_window(qtbot):
-    from gui.main_window import MainWindow
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    return w
 
 
 def run_and_wait(qtbot, w, start):

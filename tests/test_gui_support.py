@@ -63,3 +63,12 @@ def checkpoint_tree(root, ref_images, noises: dict, n: int) -> Path:
 
 def wait_until(qtbot, predicate, timeout=60000):
     qtbot.waitUntil(predicate, timeout=timeout)
+
+
+def make_window(qtbot):
+    """The real main window, shown (offscreen), closed by qtbot at the end of the test."""
+    from gui.main_window import MainWindow
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    return w
