@@ -184,3 +184,23 @@ def trace_sqrt_nuclear(f1: np.ndarray, f2: np.ndarray) -> float:
 def fid_from_trace(mu1, s1, mu2, s2, tr_covmean: float) -> float:
     d = mu1 - mu2
     return float(d @ d + np.trace(s1) + np.trace(s2) - 2 * tr_covmean)
+
+
+# -- shared by compute_references.py and _ref_tensorflow.py ------------------------------
+REF = PARITY / "ref"
+GEN = PARITY / "gen"
+PRE_FILES = ["ref/ref_000.png", "gen/gen_000.jpg", "odd/odd_37x53.png"]
+
+
+def log(*a):
+    import sys
+    print(*a, file=sys.stderr, flush=True)
+
+
+def rel(a: float, b: float) -> float:
+    return abs(a - b) / abs(b)
+
+
+def dist_version(dist: str) -> str:
+    from importlib.metadata import version
+    return version(dist)
