@@ -161,9 +161,9 @@ def run_checks(out_dir: Path, device: str, log) -> None:
 
     import models
     from engine.errors import FidStudioError
-    from engine.job import run
-    from engine.options import Options
-    from engine.report_csv import write_csv
+    from engine.run.job import run
+    from engine.run.options import Options
+    from engine.outputs.report_csv import write_csv
 
     model_path = models.find_model()
     if model_path is None:

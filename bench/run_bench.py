@@ -52,7 +52,7 @@ def timed(cmd, env=None) -> tuple[float, float, str]:
 
 
 def model_only(batch=32, n=256) -> float:
-    from engine.inference import InferenceModel
+    from engine.features.inference import InferenceModel
     from models import find_model
     m = InferenceModel(find_model(), "cpu")
     x = np.random.default_rng(0).uniform(-1, 1, (batch, 3, 299, 299)).astype(np.float32)
@@ -64,8 +64,8 @@ def model_only(batch=32, n=256) -> float:
 
 
 def ours_cached(ref, gen, cache) -> float:
-    from engine.job import run
-    from engine.options import Options
+    from engine.run.job import run
+    from engine.run.options import Options
     os.environ["FID_STUDIO_CACHE_DIR"] = str(cache)
     t = time.perf_counter()
     run(ref, [gen], Options(metrics=("fid",), device="cpu"))

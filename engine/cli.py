@@ -12,9 +12,9 @@ import numpy as np
 from . import APP_NAME, __version__
 from .atomic import atomic_path, write_text
 from .errors import Cancelled, CancelToken, FidStudioError
-from .events import Message, Progress, SourceStarted
-from .options import ALL_METRICS, DEVICES, Options
-from .presets import PRESETS
+from .run.events import Message, Progress, SourceStarted
+from .run.options import ALL_METRICS, DEVICES, Options
+from .features.presets import PRESETS
 
 
 class StderrProgress:
@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_compute(args) -> int:
-    from .job import run
+    from .run.job import run
     opts = _options_from(args)
     cancel = CancelToken()
     try:
@@ -113,7 +113,7 @@ def cmd_compute(args) -> int:
     if args.json:
         write_text(args.json, text + "\n")
     if args.csv:
-        from .report_csv import write_csv
+        from .outputs.report_csv import write_csv
         write_csv(args.csv, result)
     if args.pdf:
         from gui.report_pdf import write_pdf
@@ -122,10 +122,10 @@ def cmd_compute(args) -> int:
 
 
 def cmd_stats(args) -> int:
-    from .job import load_model
-    from .pipeline import extract
-    from .presets import get_preset
-    from .sources import open_source
+    from .run.job import load_model
+    from .features.pipeline import extract
+    from .features.presets import get_preset
+    from .inputs.sources import open_source
     opts = _options_from(argparse.Namespace(**vars(args), metrics="fid", seed=0))
     src = open_source(args.source)
     if src.kind == "stats":

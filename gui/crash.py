@@ -12,7 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
-from engine.history import data_dir
+from engine.outputs.history import data_dir
 
 LOG_NAME = "fid-studio.log"
 log = logging.getLogger("fid_studio")

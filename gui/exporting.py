@@ -1,4 +1,4 @@
-"""Export of a run: PDF (gui.report_pdf), CSV (engine.report_csv) or JSON (the CLI schema).
+"""Export of a run: PDF (gui.report_pdf), CSV (engine.outputs.report_csv) or JSON (the CLI schema).
 
 Every format is written atomically (engine.atomic): an export that fails (disk full,
 permission, a folder in the way) leaves no half file, and the user is told in plain words.
@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from engine.atomic import write_text
-from engine.report_csv import write_csv
+from engine.outputs.report_csv import write_csv
 
 from .crash import log_exception, show_error
 

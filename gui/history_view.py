@@ -1,4 +1,4 @@
-"""History: stored runs (engine.history), filtered by reference, and chosen runs side by side.
+"""History: stored runs (engine.outputs.history), filtered by reference, and chosen runs side by side.
 
 Open shows a stored run in the Results tab; Export writes it like a fresh run; Compare puts
 the selected runs' sources next to each other, one column per (run, source)."""

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.events import Message, Progress, SourceFinished, SourceStarted
+from engine.run.events import Message, Progress, SourceFinished, SourceStarted
 
 
 def short_name(path: str) -> str:

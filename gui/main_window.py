@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QPushButton, QS
 
 from engine import APP_NAME, __version__
 from engine.errors import OptionError
-from engine.history import History
+from engine.outputs.history import History
 
 from .crash import log_exception, show_error
 from .exporting import ask_export_path, export_with_message, suggested_name

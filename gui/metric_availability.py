@@ -2,7 +2,7 @@
 
 IS needs the classifier head (the model's provenance file says whether it has one);
 KID and precision/recall need reference images, not a stats file; paired metrics need
-images on both sides whose names pair (engine.pairs.pairability).
+images on both sides whose names pair (engine.run.pairs.pairability).
 """
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def reasons(model: ModelInfo, reference, generated: list) -> dict:
     if not ref_ok:
         return out
     _class_reasons(out, reference, generated)
-    from engine.pairs import pairability
+    from engine.run.pairs import pairability
     for g in generated:
         if g is None or isinstance(g, str):
             continue
@@ -105,7 +105,7 @@ def reasons(model: ModelInfo, reference, generated: list) -> dict:
 
 def _class_reasons(out: dict, reference, generated: list) -> None:
     """GAN-train/test need class sub-folders (real/cat/1.png) on both sides."""
-    from engine.class_scores import has_class_folders
+    from engine.run.class_scores import has_class_folders
     why = None
     if not has_class_folders(reference.files):
         why = Reason("needs images in class sub-folders (reference/cat/1.png, reference/dog/2.png…); "
@@ -125,7 +125,7 @@ def pairing_note(reference, generated: list) -> str:
     """One line when pairing is partial: 'SSIM/MSE/PSNR: 180 of 240 names pair (…)'."""
     if reference is None or isinstance(reference, str) or reference.kind == "stats":
         return ""
-    from engine.pairs import pairability
+    from engine.run.pairs import pairability
     partial = []
     for g in generated:
         if g is None or isinstance(g, str) or g.kind == "stats":

@@ -1,8 +1,8 @@
 """Metric checkboxes, preset, device and the Advanced options; builds engine Options.
 
 A metric that cannot run is disabled, with the reason in its tooltip and in a visible hint
-under the checkboxes. The form reads its choices and defaults from engine.options /
-engine.presets / engine.metrics, so a new preset or metric shows up here by itself.
+under the checkboxes. The form reads its choices and defaults from engine.run.options /
+engine.features.presets / engine.metrics, so a new preset or metric shows up here by itself.
 With GAN-train / GAN-test chosen, an optional real validation folder can be picked.
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
                                QWidget)
 
 from engine.metrics import METRICS
-from engine.options import ALL_METRICS, DEFAULT_METRICS, Options
-from engine.presets import PRESETS
+from engine.run.options import ALL_METRICS, DEFAULT_METRICS, Options
+from engine.features.presets import PRESETS
 
 from .live_state import short_name
 from .settings import as_bool, as_int, as_list, as_str

@@ -159,7 +159,7 @@ def format_created(created: str) -> str:
 
 def settings_rows(result) -> list[tuple[str, str]]:
     """Settings and provenance, as (label, value) lines for the report and the History."""
-    from engine.presets import PRESETS
+    from engine.features.presets import PRESETS
     model = result.model or {}
     preset = PRESETS.get(result.preset)
     opts = result.options

@@ -27,8 +27,8 @@ def _spread(names: list, k: int) -> list:
 
 def load_samples(reference: str, generated: list, k: int = PER_SOURCE, size: int = THUMB) -> list:
     """[(row label, path, [(file name, HxWx3 uint8 thumbnail) | (file name, None, problem)])]."""
-    from engine.decode import reader_for
-    from engine.sources import open_source
+    from engine.inputs.decode import reader_for
+    from engine.inputs.sources import open_source
     rows = []
     ref = open_source(reference)
     ref_names = _spread(ref.files, k) if ref.kind != "stats" else []

@@ -2,7 +2,7 @@
 
 Folders, zip archives and stats .npz files come from dialogs or drag and drop. "Add
 checkpoint folder…" adds each image subfolder of a parent as one entry, in natural order.
-Every source is scanned in the background (engine.sources.open_source) to show its image
+Every source is scanned in the background (engine.inputs.sources.open_source) to show its image
 count and to let the window decide which metrics can run.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QFrame
                                QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
                                QVBoxLayout, QWidget)
 
-from engine.checkpoints import list_checkpoints
+from engine.inputs.checkpoints import list_checkpoints
 
 from .live_state import short_name
 from .settings import as_str
@@ -195,7 +195,7 @@ class SourcesPanel(QWidget):
 
     # -- scanning --------------------------------------------------------------------------
     def _scan(self, path: str) -> None:
-        from engine.sources import open_source
+        from engine.inputs.sources import open_source
         task = start_task(self.pool, self._tasks, open_source, path,
                           on_done=lambda src, p=path: self._scanned(p, src),
                           on_failed=lambda msg, p=path: self._scanned(p, msg))

@@ -9,7 +9,7 @@ import math
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from engine.checkpoints import sweep_axis
+from engine.inputs.checkpoints import sweep_axis
 
 from .live_state import short_name
 from .plot_style import BEST_COLOR, color, make_plot

@@ -1,4 +1,4 @@
-"""The "watch folder" timer: polls engine.checkpoints.FolderWatch and reports new
+"""The "watch folder" timer: polls engine.inputs.checkpoints.FolderWatch and reports new
 checkpoint subfolders once they have stopped changing. (Polling rather than
 QFileSystemWatcher: it sees nested writes and network folders alike, and the stability
 rule needs a clock anyway.)"""
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine.checkpoints import FolderWatch
+from engine.inputs.checkpoints import FolderWatch
 
 POLL_MS = 1000
 SETTLE_S = 10.0

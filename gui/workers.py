@@ -1,6 +1,6 @@
 """The only place where threads meet Qt.
 
-An engine job (engine.job.run, blocking) runs in a QRunnable on a QThreadPool. The
+An engine job (engine.run.job.run, blocking) runs in a QRunnable on a QThreadPool. The
 runnable owns a separate QObject whose signals are emitted from the worker thread and
 delivered, queued, on the GUI thread: started -> progress* -> finished | errored |
 cancelled (exactly one of the last three). Progress and cancellation happen at the
@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QRunnable, Signal
 # Imported here, on the GUI thread while the window is built, not by the first job: an
 # import holds the GIL for its whole duration (onnxruntime + SciPy: ~0.5 s), which would
 # freeze the window at the start of the first run.
-from engine import job
+from engine.run import job
 from engine.errors import Cancelled, CancelToken, FidStudioError
 
 from .crash import log_exception, plain_message
@@ -30,14 +30,14 @@ except ImportError:
 
 class JobSignals(QObject):
     started = Signal()
-    progress = Signal(object)          # an engine event (engine.events.*)
-    finished = Signal(object)          # engine.result.RunResult
+    progress = Signal(object)          # an engine event (engine.run.events.*)
+    finished = Signal(object)          # engine.run.result.RunResult
     errored = Signal(str, str)         # plain message, log file path ("" for user errors)
     cancelled = Signal()
 
 
 class JobWorker(QRunnable):
-    """Runs ``engine.job.run(reference, generated, options, val_path=...)`` off the GUI thread."""
+    """Runs ``engine.run.job.run(reference, generated, options, val_path=...)`` off the GUI thread."""
 
     def __init__(self, reference, generated, options, *, model_path=None, cache_root=None, tag=None,
                  val_path=None):

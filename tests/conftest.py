@@ -28,5 +28,5 @@ def model_path():
 
 @pytest.fixture(scope="session")
 def inference_model(model_path):
-    from engine.inference import InferenceModel
+    from engine.features.inference import InferenceModel
     return InferenceModel(model_path, "cpu")

@@ -1,7 +1,7 @@
-"""engine.checkpoints: natural order, sweep axis, and the watch-folder stability logic."""
+"""engine.inputs.checkpoints: natural order, sweep axis, and the watch-folder stability logic."""
 from pathlib import Path
 
-from engine.checkpoints import (FolderWatch, checkpoint_step, folder_signature, list_checkpoints,
+from engine.inputs.checkpoints import (FolderWatch, checkpoint_step, folder_signature, list_checkpoints,
                                 natural_key, natural_sorted, sweep_axis)
 
 

@@ -3,8 +3,8 @@ import shutil
 
 import pytest
 
-from engine.job import run
-from engine.options import Options
+from engine.run.job import run
+from engine.run.options import Options
 from imagegen import make_folder
 
 CLASSES = {"reds": 0, "greens": 90, "blues": 180}

@@ -15,8 +15,8 @@ import pytest
 from test_gui_support import base_images, make_window, single_blas_thread, write_set
 
 from engine.errors import CancelToken
-from engine.job import run as engine_run
-from engine.options import Options
+from engine.run.job import run as engine_run
+from engine.run.options import Options
 from gui.result_format import BY_KEY, cell
 
 pytestmark = pytest.mark.skipif(__import__("models").find_model() is None,

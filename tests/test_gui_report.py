@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from test_gui_support import base_images, single_blas_thread, write_set
 
-from engine.options import Options
-from engine.result import RunResult
+from engine.run.options import Options
+from engine.run.result import RunResult
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_model = pytest.mark.skipif(__import__("models").find_model() is None,
@@ -38,7 +38,7 @@ def folders(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def result(folders):
-    from engine.job import run
+    from engine.run.job import run
     _, ref, gens = folders
     with single_blas_thread():
         return run(str(ref), [str(g) for g in gens],

@@ -1,5 +1,5 @@
 """The real window driven end to end (pytest-qt, offscreen, real engine and ONNX model):
-run, compare with engine.job.run, checkpoint sweep, cancel, watch folder, availability."""
+run, compare with engine.run.job.run, checkpoint sweep, cancel, watch folder, availability."""
 from __future__ import annotations
 
 import math
@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from test_gui_support import base_images, checkpoint_tree, make_window, single_blas_thread, write_set
 
 from engine.errors import CancelToken
-from engine.job import run as engine_run
+from engine.run.job import run as engine_run
 from gui.result_format import BY_KEY, cell
 
 pytestmark = pytest.mark.skipif(__import__("models").find_model() is None,

@@ -17,7 +17,7 @@ def single_blas_thread():
     On this shared 2-core test box, a multi-threaded OpenBLAS eigvalsh of the 2048x2048 FID
     matrix takes 8-13 s when other processes load the CPUs, against ~1.5 s on one thread
     (measured), which would make each GUI test minutes long. The GUI's results are compared
-    with engine.job.run in the same process, under the same setting."""
+    with engine.run.job.run in the same process, under the same setting."""
     from threadpoolctl import threadpool_limits
     return threadpool_limits(limits=1, user_api="blas")
 

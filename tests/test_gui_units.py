@@ -10,9 +10,9 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QThreadPool, QUrl
 from PySide6.QtGui import QDropEvent
 from test_gui_support import base_images, write_set
 
-from engine.events import Message, Progress, SourceFinished, SourceStarted
-from engine.options import Options
-from engine.result import RunResult, SourceResult, empty_metrics
+from engine.run.events import Message, Progress, SourceFinished, SourceStarted
+from engine.run.options import Options
+from engine.run.result import RunResult, SourceResult, empty_metrics
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def test_result_format_columns_and_cells():
 
 
 def test_metric_availability(tmp_path):
-    from engine.sources import open_source
+    from engine.inputs.sources import open_source
     from gui.metric_availability import ModelInfo, reasons
     import numpy as np
     imgs = base_images(3)

@@ -1,11 +1,11 @@
-"""engine.history: store, list, filter, reload and delete runs (SQLite, no Qt)."""
+"""engine.outputs.history: store, list, filter, reload and delete runs (SQLite, no Qt)."""
 import math
 import sqlite3
 
 import pytest
 
-from engine.history import History, data_dir, default_path
-from engine.result import RunResult, SourceResult, empty_metrics
+from engine.outputs.history import History, data_dir, default_path
+from engine.run.result import RunResult, SourceResult, empty_metrics
 
 
 def make_result(ref="/data/ref", fids=(12.5, 9.25), created="2026-01-02T03:04:05+00:00", status="finished"):

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from badinput import BAD, make_bad_folder
-from engine import cache as feature_cache
+from engine.features import cache as feature_cache
 from engine.errors import Cancelled, CancelToken
-from engine.events import Progress
-from engine.job import run
-from engine.options import Options
+from engine.run.events import Progress
+from engine.run.job import run
+from engine.run.options import Options
 from imagegen import make_folder
 
 

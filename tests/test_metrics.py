@@ -6,7 +6,7 @@ import pytest
 from scipy import linalg
 
 from engine.metrics import fid, inception_score, kid, paired, prdc as prdc_metric
-from engine.stats import MomentAccumulator
+from engine.features.stats import MomentAccumulator
 
 
 def _stats(x):

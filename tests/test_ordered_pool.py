@@ -2,7 +2,7 @@ import threading
 import time
 from contextlib import closing
 
-from engine.ordered_pool import ordered_map
+from engine.features.ordered_pool import ordered_map
 
 
 def test_order_kept_and_items_in_flight_bounded():

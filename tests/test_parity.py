@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.job import run
+from engine.run.job import run
 from engine.metrics import fid as fid_metric
 from engine.metrics import kid, prdc
-from engine.options import Options
-from engine.presets import PRESETS, reference_resize
+from engine.run.options import Options
+from engine.features.presets import PRESETS, reference_resize
 
 PARITY = Path(__file__).parent / "fixtures" / "parity"
 REF = json.loads((PARITY / "reference.json").read_text())

@@ -7,11 +7,11 @@ import pytest
 from PIL import Image
 
 from badinput import BAD, GOOD, make_bad_folder
-from engine.decode import FolderReader
+from engine.inputs.decode import FolderReader
 from engine.errors import InputError, OptionError
-from engine.options import Options
-from engine.presets import get_preset
-from engine.sources import display_name, open_source
+from engine.run.options import Options
+from engine.features.presets import get_preset
+from engine.inputs.sources import display_name, open_source
 
 
 def test_bad_folder_every_file_accounted_for(tmp_path):
@@ -60,7 +60,7 @@ def test_zip_source_reads_in_place_and_refuses_absurd_members(tmp_path):
     assert src.kind == "zip" and src.files == ["a/one.PNG", "b/two.png"]
     assert src.ignored == ["readme.md"]
     assert src.refused and src.refused[0][0] == "bomb.png" and "implausible" in src.refused[0][1]
-    from engine.decode import ZipReader
+    from engine.inputs.decode import ZipReader
     assert ZipReader(zpath)("a/one.PNG").array.shape == (16, 16, 3)
 
 

@@ -8,7 +8,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, field, fields
 
-from .errors import OptionError
+from ..errors import OptionError
 
 # Metric names as users type them; order is the display order everywhere.
 ALL_METRICS = ("fid", "kid", "is", "pr", "ssim", "mse", "psnr", "gan-train", "gan-test")
@@ -40,7 +40,7 @@ class Options:
     use_cache: bool = True
 
     def __post_init__(self):
-        from .presets import PRESETS  # late import: presets imports numpy-heavy resize code
+        from ..features.presets import PRESETS  # late import: presets imports numpy-heavy resize code
 
         metrics = tuple(dict.fromkeys(m.strip().lower() for m in self.metrics if m.strip()))
         unknown = [m for m in metrics if m not in ALL_METRICS]

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .decode import reader_for
-from .errors import CancelToken
+from ..inputs.decode import reader_for
+from ..errors import CancelToken
 from .events import Progress, Rate
-from .metrics import paired
-from .ordered_pool import ordered_map
+from ..metrics import paired
+from ..features.ordered_pool import ordered_map
 
 
 def _stem_map(names):

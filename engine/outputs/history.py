@@ -16,8 +16,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import APP_ID
-from .result import RunResult
+from .. import APP_ID
+from ..run.result import RunResult
 
 DATA_DIR_ENV = "FID_STUDIO_DATA_DIR"
 DB_NAME = "history.sqlite3"

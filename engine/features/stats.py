@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .metrics.fid import GaussianStats
+from ..metrics.fid import GaussianStats
 
 BLOCK = 256
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import csv
 import io
 
-from .atomic import write_text
-from .metrics import RESULT_KEYS
+from ..atomic import write_text
+from ..metrics import RESULT_KEYS
 
 COLUMNS = ("source", "n_images", "skipped") + RESULT_KEYS + ("preset", "model_sha256", "device", "seed", "warnings")
 

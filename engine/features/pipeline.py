@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import cache as feature_cache
-from .decode import reader_for
-from .errors import CancelToken, InputError
-from .events import Progress, Rate
-from .metrics import fid as fid_metric
+from ..inputs.decode import reader_for
+from ..errors import CancelToken, InputError
+from ..run.events import Progress, Rate
+from ..metrics import fid as fid_metric
 from .ordered_pool import ordered_map
 from .stats import FeatureStore, MomentAccumulator
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DeviceError, ModelError
+from ..errors import DeviceError, ModelError
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"

@@ -9,9 +9,9 @@ import math
 import platform
 from dataclasses import asdict, dataclass, field
 
-from . import __version__
-from .metrics import RESULT_KEYS, STRUCTURED_KEYS
-from .sources import display_name
+from .. import __version__
+from ..metrics import RESULT_KEYS, STRUCTURED_KEYS
+from ..inputs.sources import display_name
 
 
 def empty_metrics() -> dict:

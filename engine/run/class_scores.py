@@ -10,7 +10,7 @@ from collections import Counter
 
 import numpy as np
 
-from .metrics import gan_classes
+from ..metrics import gan_classes
 
 
 def class_of(name: str) -> str | None:

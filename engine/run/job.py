@@ -14,21 +14,21 @@ import numpy as np
 
 from . import class_scores
 from . import pairs as pair_metrics
-from .errors import CancelToken, InputError, ModelError
+from ..errors import CancelToken, InputError, ModelError
 from .events import Message, Progress, SourceFinished, SourceStarted
-from .metrics import fid as fid_metric
-from .metrics import inception_score, kid, prdc
+from ..metrics import fid as fid_metric
+from ..metrics import inception_score, kid, prdc
 from .options import Options
-from .pipeline import extract
-from .presets import get_preset
+from ..features.pipeline import extract
+from ..features.presets import get_preset
 from .result import RunResult, SourceResult, empty_metrics, library_versions, skipped_records
-from .sources import display_name, open_source
+from ..inputs.sources import display_name, open_source
 
 MIN_FID_IMAGES = 2048
 
 
 def load_model(opts: Options, model_path=None):
-    from .inference import InferenceModel
+    from ..features.inference import InferenceModel
     if model_path is None:
         from models import find_model
         model_path = find_model()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .metrics.fid import GaussianStats
+from ..metrics.fid import GaussianStats
 from .stats import open_rows
 
 FORMAT = 2

@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import OptionError
+from ..errors import OptionError
 from .resize import resize_chw
 
 INPUT_SIZE = 299

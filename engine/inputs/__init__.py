@@ -1,0 +1,1 @@
+"""Inputs: image sources (folders, zips, stats files), decoding, checkpoint discovery."""

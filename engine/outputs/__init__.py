@@ -1,0 +1,1 @@
+"""Outputs: CSV reports and the run history database."""
