@@ -174,3 +174,22 @@ def test_drop_sets_reference_then_generated(qtbot, pair):
     assert w.sources.ref_info.text() == "6 images"
     assert w.options.checks["ssim"].isEnabled()
     w.close()
+
+
+class InlinePool(QThreadPool):
+    """Runs each task inside ``start``: the task has finished before ``start`` returns, which
+    a real pool does now and then with a fast scan (a small folder, a missing path)."""
+
+    def start(self, runnable, priority=0):
+        runnable.run()
+
+
+def test_scans_settled_even_when_a_scan_ends_before_start_returns(qtbot, pair, tmp_path):
+    from gui.sources_panel import SourcesPanel
+    panel = SourcesPanel(InlinePool())
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.scans_settled, timeout=5000):
+        panel.set_reference(str(pair[0]))
+    with qtbot.waitSignal(panel.scans_settled, timeout=5000):
+        panel.add_generated([str(pair[1]), str(tmp_path / "missing")])
+    assert panel.pending() == 0 and isinstance(panel.scans[str(tmp_path / "missing")], str)
