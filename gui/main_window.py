@@ -266,6 +266,11 @@ class MainWindow(QMainWindow):
             self.show_result(merged, None)
         else:
             self.show_result(result, run_id)
+        # the rest in a later event-loop turn: the results tab gets painted in between, so
+        # neither step holds the window for long
+        QTimer.singleShot(0, lambda: self._finished_rest(result, tag))
+
+    def _finished_rest(self, result, tag: str) -> None:
         n_skip = sum(len(r.skipped) for r in result.results) + len(result.reference.get("skipped", []))
         self.run_status.setText(f"Finished in {result.duration_s:.1f} s"
                                 + (f" — {n_skip} file(s) skipped, see Problems" if n_skip else "")

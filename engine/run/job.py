@@ -75,6 +75,11 @@ def _feature_metrics(opts, ref, gen, model, res: SourceResult):
             m["kid_mean"], m["kid_std"] = kv.mean, kv.std
             res.extras.update(kid_subset_size=kv.subset_size, kid_subsets=kv.subsets)
             w.extend(kv.warnings(opts.kid_subset_size))
+            if kv.subset_size == len(ref.features) == len(gen.features):
+                # every subset is the whole of both sets: one value repeated, not a spread of zero
+                res.extras["kid_single_subset"] = True
+                w.append(f"KID from a single subset: both sets have {kv.subset_size} images, so every "
+                         "subset is the whole set and kid_std (0) measures no spread")
         if "pr" in opts.metrics:
             real, cut_r = _subsample(ref.features, opts.pr_max_samples, opts.seed)
             fake, cut_f = _subsample(gen.features, opts.pr_max_samples, opts.seed + 1)
