@@ -31,6 +31,7 @@ class ResultsTable(QTableWidget):
         self.setWordWrap(True)
         self.columns = []
         self.result = None
+        self.horizontalHeader().sectionResized.connect(self._fit_rows)
 
     def show_result(self, result) -> None:
         self.result = result
@@ -67,7 +68,11 @@ class ResultsTable(QTableWidget):
         h.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         if self.columns and self.columns[-1].key == "warnings":
             h.setSectionResizeMode(len(self.columns) - 1, QHeaderView.ResizeMode.Stretch)
-        # the Warnings cell wraps (its first warning readable in full); rows grow to fit
+        # the Warnings cell wraps (its first warning readable in full); rows grow to fit once
+        # the column has its final width (see _fit_rows)
+        self._fit_rows()
+
+    def _fit_rows(self, *_) -> None:
         self.resizeRowsToContents()
 
     # For tests and "copy": what the table shows.
