@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from . import APP_NAME, __version__
-from .atomic import atomic_path, write_text
+from .atomic import atomic_path, check_writable, write_text
 from .errors import Cancelled, CancelToken, FidStudioError
 from .run.events import Message, Progress, SourceStarted
 from .run.options import ALL_METRICS, DEVICES, Options
@@ -96,9 +96,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_outputs(*paths) -> None:
+    """Refuse, before any work, an output that cannot be written (folder, read-only place)."""
+    seen = set()
+    for p in paths:
+        if p is None:
+            continue
+        if Path(p).resolve() in seen:
+            raise FidStudioError(f"{p} is given for two outputs")
+        seen.add(Path(p).resolve())
+        why = check_writable(p)
+        if why:
+            raise FidStudioError(f"output not writable: {why}")
+
+
+def _write_outputs(outputs) -> None:
+    """Write every (path, write) pair; on a failure, say which were written and which not."""
+    done = []
+    for path, write in outputs:
+        try:
+            write(path)
+        except OSError as exc:
+            kept = f" ({', '.join(map(str, done))} written)" if done else ""
+            raise FidStudioError(f"cannot write {path}: {exc.strerror or exc}{kept}") from None
+        done.append(path)
+
+
 def cmd_compute(args) -> int:
     from .run.job import run
     opts = _options_from(args)
+    _check_outputs(args.json, args.csv, args.pdf)
+    if args.pdf:
+        try:
+            from gui.report_pdf import write_pdf
+        except ImportError as exc:
+            raise FidStudioError(f"--pdf needs the GUI libraries (PySide6): {exc}") from None
     cancel = CancelToken()
     try:
         result = run(args.reference, args.generated, opts, on_event=StderrProgress(),
@@ -110,14 +142,15 @@ def cmd_compute(args) -> int:
     data = result.to_dict()
     text = json.dumps(data, indent=2, ensure_ascii=False)
     print(text)
+    outputs = []
     if args.json:
-        write_text(args.json, text + "\n")
+        outputs.append((args.json, lambda p: write_text(p, text + "\n")))
     if args.csv:
         from .outputs.report_csv import write_csv
-        write_csv(args.csv, result)
+        outputs.append((args.csv, lambda p: write_csv(p, result)))
     if args.pdf:
-        from gui.report_pdf import write_pdf
-        write_pdf(args.pdf, result)
+        outputs.append((args.pdf, lambda p: write_pdf(p, result)))
+    _write_outputs(outputs)
     return 0
 
 
@@ -127,20 +160,27 @@ def cmd_stats(args) -> int:
     from .features.presets import get_preset
     from .inputs.sources import open_source
     opts = _options_from(argparse.Namespace(**vars(args), metrics="fid", seed=0))
+    _check_outputs(args.output)
     src = open_source(args.source)
     if src.kind == "stats":
         raise FidStudioError(f"{args.source} is already a stats file")
     model = load_model(opts, args.model)
     print(model.device.line, file=sys.stderr)
     ext = extract(src, get_preset(opts.preset), model, opts, role="reference", on_event=StderrProgress())
-    with atomic_path(args.output) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, mu=ext.stats.mu, sigma=ext.stats.sigma, n=np.int64(ext.n),
-                     preset=np.str_(opts.preset), model_sha256=np.str_(model.sha256))
+    def write(path):
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, mu=ext.stats.mu, sigma=ext.stats.sigma, n=np.int64(ext.n),
+                         preset=np.str_(opts.preset), model_sha256=np.str_(model.sha256))
+    try:
+        if ext.run_note:
+            print(f"warning: {ext.run_note}", file=sys.stderr)
+        _write_outputs([(args.output, write)])
+    finally:
+        if ext.workdir:
+            import shutil
+            shutil.rmtree(ext.workdir, ignore_errors=True)
     print(f"wrote {args.output}: {ext.n} images, {len(ext.skipped)} skipped", file=sys.stderr)
-    if ext.workdir:
-        import shutil
-        shutil.rmtree(ext.workdir, ignore_errors=True)
     return 0
 
 
@@ -174,6 +214,10 @@ def main(argv=None) -> int:
         return 130
     except FidStudioError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:   # a disk or permission problem the checks above could not foresee
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except Exception as exc:  # model-build errors and other user-facing failures from models/
         if type(exc).__module__.startswith("models"):

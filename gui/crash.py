@@ -53,12 +53,13 @@ def plain_message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if not text.startswith(type(exc).__name__) else text
 
 
-def show_error(parent, title: str, message: str, log_file: Path | None = None):
+def show_error(parent, title: str, message: str, log_file: Path | None = None, *, warning=False):
     """A non-blocking error dialog (``open()``, not ``exec()``): tests can read it, and a
     burst of errors cannot stack nested event loops. Returns the QMessageBox."""
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QMessageBox
-    box = QMessageBox(QMessageBox.Icon.Critical, title, message, QMessageBox.StandardButton.Ok, parent)
+    icon = QMessageBox.Icon.Warning if warning else QMessageBox.Icon.Critical
+    box = QMessageBox(icon, title, message, QMessageBox.StandardButton.Ok, parent)
     if log_file is not None:
         box.setInformativeText(f"Details were written to the log file:\n{log_file}")
     box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

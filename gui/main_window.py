@@ -10,14 +10,14 @@ import dataclasses
 import sqlite3
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThreadPool, Signal
+from PySide6.QtCore import Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QPushButton, QScrollArea,
                                QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from engine import APP_NAME, __version__
 from engine.errors import OptionError
-from engine.outputs.history import History
+from engine.outputs.history import History, open_history
 
 from .crash import log_exception, show_error
 from .exporting import ask_export_path, export_with_message, suggested_name
@@ -26,7 +26,7 @@ from .metric_availability import model_info, pairing_note, reasons
 from .options_panel import OptionsPanel
 from .run_controller import RunController
 from .sample_strip import load_samples
-from .settings import as_int, open_settings
+from .settings import as_int, open_settings_checked
 from .sources_panel import SourcesPanel, dropped_paths
 from .tabs import STYLE, ResultsTab, RunTab
 from .watch import WatchController
@@ -49,8 +49,16 @@ class MainWindow(QMainWindow):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(4)
         self._tasks: set = set()
-        self.settings = settings if settings is not None else open_settings()
-        self.history = history if history is not None else History()
+        # damaged settings or history are moved aside (named in a message) and started anew
+        self.startup_notes: list[str] = []
+        if settings is None:
+            settings, note = open_settings_checked()
+            self.startup_notes += [note] if note else []
+        self.settings = settings
+        if history is None:
+            history, note = open_history()
+            self.startup_notes += [note] if note else []
+        self.history = history
         self.model = model_info()
         self.current = None              # the RunResult shown in Results
         self.current_run_id = None       # its id in the history (None if not stored)
@@ -71,6 +79,16 @@ class MainWindow(QMainWindow):
         self.options.set_reasons(reasons(self.model, None, []))
         self.restore_settings()
         self._update_buttons()
+        if self.startup_notes:
+            # shown once the window is up (a dialog before it would have no parent to sit on)
+            QTimer.singleShot(0, self._show_startup_notes)
+
+    def _show_startup_notes(self) -> None:
+        from .crash import log
+        for note in self.startup_notes:
+            log.warning(note)
+        self.startup_box = show_error(self, f"{APP_NAME}: damaged files replaced",
+                                      "\n\n".join(self.startup_notes), warning=True)
 
     # -- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
@@ -248,6 +266,11 @@ class MainWindow(QMainWindow):
             self.show_result(merged, None)
         else:
             self.show_result(result, run_id)
+        # the rest in a later event-loop turn: the results tab gets painted in between, so
+        # neither step holds the window for long
+        QTimer.singleShot(0, lambda: self._finished_rest(result, tag))
+
+    def _finished_rest(self, result, tag: str) -> None:
         n_skip = sum(len(r.skipped) for r in result.results) + len(result.reference.get("skipped", []))
         self.run_status.setText(f"Finished in {result.duration_s:.1f} s"
                                 + (f" — {n_skip} file(s) skipped, see Problems" if n_skip else "")

@@ -94,6 +94,18 @@ class _Canvas:
         self.p.setPen(QPen(QColor("#333333"), 2))
         self.p.drawRect(self.plot)
 
+    def fitting_ticks(self, ticks, gap=16) -> list:
+        """The (x, label) ticks that fit side by side: one that would overlap the previous
+        label is left out (its point is still drawn)."""
+        fm = QFontMetrics(self.font)
+        shown, right = [], None
+        for x, label in ticks:
+            px, half = self.map(x, self.y0).x(), min(fm.horizontalAdvance(label), 240) / 2
+            if right is None or px - half >= right + gap:
+                shown.append((x, label))
+                right = px + half
+        return shown
+
     def line(self, xs, ys, color, markers=True, dashed=False) -> None:
         pen = QPen(QColor(color), 4)
         if dashed:
@@ -169,14 +181,18 @@ def sweep_chart(result, key="fid", title="FID over checkpoints", y_label="FID (l
     if len(xs) < 2:
         return None
     c = _Canvas(title, x_title, y_label, xs, ys)
-    step = max(1, len(xs) // 8)
-    c.axes(list(zip(xs, names))[::step])
+    c.axes(c.fitting_ticks(list(zip(xs, names))))
     c.line(xs, ys, COLORS[0])
     b = best_index(result, key)
     if b is not None and b in idx:
         x, y = xs[idx.index(b)], ys[idx.index(b)]
-        c.star(x, y, f"best: {names[idx.index(b)]} ({y:.2f})")
+        c.star(x, y, f"best: {names[idx.index(b)]} ({value_text(key, y)})")
     return c.done()
+
+
+def value_text(key: str, v: float) -> str:
+    """A best-point value as the results table prints it: KID's 0.0012 is not '0.00'."""
+    return f"{v:.5f}" if key.startswith("kid") else f"{v:.2f}"
 
 
 def running_fid_chart(result):

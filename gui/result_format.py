@@ -38,6 +38,18 @@ def _pm(fmt: str) -> Callable:
     return f
 
 
+def _kid(v) -> str:
+    mean, std, single = v
+    if mean is None:
+        return DASH
+    if isinstance(mean, float) and math.isnan(mean):
+        return "NaN"
+    if single or std is None:
+        # every subset was the whole set: "± 0.00000" would claim a spread that was never measured
+        return f"{mean:.5f} (single subset)" if single else format(mean, ".5f")
+    return f"{mean:.5f} ± {std:.5f}"
+
+
 def percent(v) -> str:
     """An accuracy in [0, 1] as a percentage: 0.8667 -> '86.7%'."""
     if v is None:
@@ -73,8 +85,9 @@ COLUMNS = (
     Column("skipped", "Skipped", (), lambda r: len(r.skipped), lambda v: f"{v:,}",
            "files that could not be used (see Problems)"),
     Column("fid", "FID", ("fid",), _m("fid"), _num(".3f"), "Fréchet Inception Distance (lower is better)"),
-    Column("kid", "KID", ("kid",), lambda r: (r.metrics.get("kid_mean"), r.metrics.get("kid_std")),
-           _pm(".5f"), "Kernel Inception Distance, mean ± std over subsets (lower is better)"),
+    Column("kid", "KID", ("kid",), lambda r: (r.metrics.get("kid_mean"), r.metrics.get("kid_std"),
+                                              bool(r.extras.get("kid_single_subset"))),
+           _kid, "Kernel Inception Distance, mean ± std over subsets (lower is better)"),
     Column("is", "IS", ("is",), lambda r: (r.metrics.get("is_mean"), r.metrics.get("is_std")), _pm(".3f"),
            "Inception Score, mean ± std over splits (higher is better)"),
     Column("precision", "Precision", ("pr",), _m("precision"), _num(".4f"), "k-NN precision (k=3)"),

@@ -13,6 +13,14 @@ RAW = Qt.ItemDataRole.UserRole
 BEST_BG = QColor("#E6F2E6")
 
 
+def warnings_tooltip(warnings) -> str:
+    """Every warning as a wrapped list (rich text: Qt wraps it; a plain tooltip would run off
+    the screen in one line)."""
+    from html import escape
+    items = "".join(f"<li>{escape(w)}</li>" for w in warnings)
+    return f"<qt><b>{len(warnings)} warning(s)</b><ul style='margin-left:12px'>{items}</ul></qt>"
+
+
 class ResultsTable(QTableWidget):
     def __init__(self, parent=None):
         super().__init__(0, 0, parent)
@@ -20,9 +28,10 @@ class ResultsTable(QTableWidget):
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setAlternatingRowColors(True)
         self.verticalHeader().setVisible(False)
-        self.setWordWrap(False)
+        self.setWordWrap(True)
         self.columns = []
         self.result = None
+        self.horizontalHeader().sectionResized.connect(self._fit_rows)
 
     def show_result(self, result) -> None:
         self.result = result
@@ -49,6 +58,7 @@ class ResultsTable(QTableWidget):
                     item.setForeground(QBrush(QColor("#888888")))
                 if col.key == "warnings" and text:
                     item.setForeground(QBrush(QColor("#9A6700")))
+                    item.setToolTip(warnings_tooltip(src.warnings))
                 if r == best:
                     item.setBackground(QBrush(BEST_BG))
                     if col.key in ("source", "fid"):
@@ -58,6 +68,12 @@ class ResultsTable(QTableWidget):
         h.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         if self.columns and self.columns[-1].key == "warnings":
             h.setSectionResizeMode(len(self.columns) - 1, QHeaderView.ResizeMode.Stretch)
+        # the Warnings cell wraps (its first warning readable in full); rows grow to fit once
+        # the column has its final width (see _fit_rows)
+        self._fit_rows()
+
+    def _fit_rows(self, *_) -> None:
+        self.resizeRowsToContents()
 
     # For tests and "copy": what the table shows.
     def header_keys(self) -> list[str]:

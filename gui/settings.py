@@ -26,14 +26,34 @@ def _migrate_0_to_1(s: QSettings) -> None:
 MIGRATIONS = {0: _migrate_0_to_1}
 
 
-def open_settings() -> QSettings:
+def _new_settings() -> QSettings:
     env = os.environ.get("FID_STUDIO_DATA_DIR")
     if env:
-        s = QSettings(str(Path(env) / "settings.ini"), QSettings.Format.IniFormat)
-    else:
-        s = QSettings(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, APP_ID, APP_NAME)
+        return QSettings(str(Path(env) / "settings.ini"), QSettings.Format.IniFormat)
+    return QSettings(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, APP_ID, APP_NAME)
+
+
+def open_settings() -> QSettings:
+    return open_settings_checked()[0]
+
+
+def open_settings_checked() -> tuple[QSettings, str | None]:
+    """The settings, and a message when the settings file was damaged: it is then moved aside
+    (``<name>.damaged-<time>``) and the app starts with default settings."""
+    s = _new_settings()
+    s.allKeys()                       # reads the file; a damaged one sets FormatError
+    note = None
+    if s.status() == QSettings.Status.FormatError and s.fileName() and Path(s.fileName()).is_file():
+        import time
+        path = Path(s.fileName())
+        moved = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        del s
+        os.replace(path, moved)
+        s = _new_settings()
+        note = (f"The settings file {path} could not be read. It was moved to {moved} and "
+                "default settings are used.")
     migrate(s)
-    return s
+    return s, note
 
 
 def migrate(s: QSettings) -> None:

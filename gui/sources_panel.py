@@ -196,14 +196,15 @@ class SourcesPanel(QWidget):
     # -- scanning --------------------------------------------------------------------------
     def _scan(self, path: str) -> None:
         from engine.inputs.sources import open_source
-        task = start_task(self.pool, self._tasks, open_source, path,
-                          on_done=lambda src, p=path: self._scanned(p, src),
-                          on_failed=lambda msg, p=path: self._scanned(p, msg))
-        # connected after start_task's own release handler, so the task is already gone
-        task.signals.done.connect(self._maybe_settled)
-        task.signals.failed.connect(self._maybe_settled)
+        # _maybe_settled runs once the task has left _tasks, and is connected before the task
+        # starts: connected after start_task returned, it missed a scan that finished first
+        # (a small folder, a missing path) and scans_settled was never emitted.
+        start_task(self.pool, self._tasks, open_source, path,
+                   on_done=lambda src, p=path: self._scanned(p, src),
+                   on_failed=lambda msg, p=path: self._scanned(p, msg),
+                   on_released=self._maybe_settled)
 
-    def _maybe_settled(self, *_):
+    def _maybe_settled(self):
         if not self._tasks:
             self.scans_settled.emit()
 

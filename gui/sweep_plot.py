@@ -45,13 +45,44 @@ class SweepPlot(QWidget):
         lay.addWidget(self.fid, 2)
         lay.addWidget(self.kid, 1)
         self.best = None          # (index in result.results, x, fid) of the best point
+        self.best_label = None    # its TextItem
         self.points = []          # (x, fid) drawn
+        self._ticks = {}          # plot -> [(x, folder name)]: every checkpoint's label
+        for plot in (self.fid, self.kid):
+            plot.getViewBox().sigResized.connect(lambda *_, p=plot: self._fit_ticks(p))
+            plot.getViewBox().sigXRangeChanged.connect(lambda *_, p=plot: self._fit_ticks(p))
         self.show_result(None)
+
+    def shown_ticks(self, plot) -> list:
+        return list(getattr(plot.getAxis("bottom"), "_tickLevels", None) or [[]])[0]
+
+    def _fit_ticks(self, plot) -> None:
+        """Label as many checkpoints as fit side by side at the plot's current width: a label
+        is skipped when it would overlap the previous one (step_01000 over step_02000)."""
+        ticks = self._ticks.get(plot)
+        if not ticks:
+            return
+        vb = plot.getViewBox()
+        (x0, x1), width = vb.viewRange()[0], vb.width()
+        axis = plot.getAxis("bottom")
+        if width <= 0 or x1 <= x0:
+            axis.setTicks([ticks[:1]])
+            return
+        from PySide6.QtGui import QFontMetrics
+        fm = QFontMetrics(axis.style.get("tickFont") or plot.font())
+        gap = fm.horizontalAdvance("  ")
+        shown, right = [], None
+        for x, name in ticks:
+            px, half = (x - x0) / (x1 - x0) * width, fm.horizontalAdvance(name) / 2
+            if right is None or px - half >= right + gap:
+                shown.append((x, name))
+                right = px + half
+        axis.setTicks([shown])
 
     def show_result(self, result) -> None:
         for w in (self.fid, self.kid):
             w.clear()
-        self.best, self.points = None, []
+        self.best, self.best_label, self.points, self._ticks = None, None, [], {}
         n = len(result.results) if result is not None else 0
         has_fid = result is not None and "fid" in result.options.get("metrics", [])
         has_kid = result is not None and "kid" in result.options.get("metrics", [])
@@ -75,9 +106,8 @@ class SweepPlot(QWidget):
             return
         plot.plot(xs, ys, pen=pg.mkPen(color(0), width=2), symbol="o", symbolSize=8,
                   symbolBrush=color(0), symbolPen=None)
-        axis = plot.getAxis("bottom")
-        step = max(1, len(xs) // 8)       # at most ~8 labels; the rest stay as points
-        axis.setTicks([[(x, n) for x, n in list(zip(xs, names))[::step]]])
+        self._ticks[plot] = list(zip(xs, names))
+        self._fit_ticks(plot)
         if key == "fid":
             self.points = list(zip(xs, ys))
         if mark_best:
@@ -88,11 +118,15 @@ class SweepPlot(QWidget):
                 self.best = (b, bx, by)
                 plot.plot([bx], [by], pen=None, symbol="star", symbolSize=18,
                           symbolBrush=BEST_COLOR, symbolPen=pg.mkPen("w"))
-                # below the star: the best FID is the lowest point, so there is room there
+                # below the star (the best FID is the lowest point, so there is room there),
+                # anchored by where the point sits: a point at the right edge gets its label to
+                # its left, one at the left edge to its right — never cut off by the frame
+                frac = (bx - min(xs)) / ((max(xs) - min(xs)) or 1)
                 label = pg.TextItem(f"best: {short_name(result.results[b].path)}  (FID {by:.2f})",
-                                    color=BEST_COLOR, anchor=(0.5, -0.4))
+                                    color=BEST_COLOR, anchor=(min(max(frac, 0.0), 1.0), -0.4))
                 label.setPos(bx, by)
                 plot.addItem(label)
+                self.best_label = label
         pad = 0.08 * (max(xs) - min(xs) or 1)
         plot.setXRange(min(xs) - pad, max(xs) + pad, padding=0)
         span = (max(ys) - min(ys)) or abs(max(ys)) * 0.1 or 1.0

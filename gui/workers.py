@@ -110,13 +110,19 @@ class Task(QRunnable):
             self.signals.done.emit(out)
 
 
-def start_task(pool, keep: set, fn, *args, on_done=None, on_failed=None) -> Task:
-    """Start ``fn(*args)`` in ``pool``; ``keep`` holds the task until it reports."""
+def start_task(pool, keep: set, fn, *args, on_done=None, on_failed=None, on_released=None) -> Task:
+    """Start ``fn(*args)`` in ``pool``; ``keep`` holds the task until it reports.
+
+    ``on_released()`` runs after the task has left ``keep`` (done or failed). Every handler is
+    connected before the task starts: a task can finish before ``pool.start`` returns, and a
+    signal emitted before a connection is made never reaches it."""
     task = Task(fn, *args)
     keep.add(task)
 
     def release(*_):
         keep.discard(task)
+        if on_released is not None:
+            on_released()
     if on_done is not None:
         task.signals.done.connect(on_done)
     if on_failed is not None:

@@ -73,3 +73,18 @@ def test_run_without_sources_explains(qtbot, folders):
     w.sources.set_reference(str(folders[0]))
     assert not w.start_run()
     assert "generated" in w.run_hint.text()
+
+
+def test_damaged_history_and_settings_are_replaced_and_the_app_starts(qtbot, tmp_path, monkeypatch):
+    data = tmp_path / "appdata"
+    data.mkdir()
+    monkeypatch.setenv("FID_STUDIO_DATA_DIR", str(data))
+    (data / "history.sqlite3").write_bytes(b"overwritten by something else\n" * 40)
+    (data / "settings.ini").write_bytes(bytes(range(256)) * 8)
+    w = new_window(qtbot)
+    qtbot.waitUntil(lambda: getattr(w, "startup_box", None) is not None, timeout=10000)
+    text = w.startup_box.text()
+    moved = sorted(p.name for p in data.iterdir() if ".damaged-" in p.name)
+    assert len(moved) == 2 and all(str(data / name) in text for name in moved)
+    assert w.history.count() == 0 and w.isVisible()
+    w.startup_box.close()

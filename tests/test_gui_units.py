@@ -174,3 +174,80 @@ def test_drop_sets_reference_then_generated(qtbot, pair):
     assert w.sources.ref_info.text() == "6 images"
     assert w.options.checks["ssim"].isEnabled()
     w.close()
+
+
+class InlinePool(QThreadPool):
+    """Runs each task inside ``start``: the task has finished before ``start`` returns, which
+    a real pool does now and then with a fast scan (a small folder, a missing path)."""
+
+    def start(self, runnable, priority=0):
+        runnable.run()
+
+
+def test_scans_settled_even_when_a_scan_ends_before_start_returns(qtbot, pair, tmp_path):
+    from gui.sources_panel import SourcesPanel
+    panel = SourcesPanel(InlinePool())
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.scans_settled, timeout=5000):
+        panel.set_reference(str(pair[0]))
+    with qtbot.waitSignal(panel.scans_settled, timeout=5000):
+        panel.add_generated([str(pair[1]), str(tmp_path / "missing")])
+    assert panel.pending() == 0 and isinstance(panel.scans[str(tmp_path / "missing")], str)
+
+
+def _sweep_result(n, best_last=True):
+    results = []
+    for k in range(n):
+        m = empty_metrics()
+        fid = 100.0 - k if best_last else 50.0 + k
+        m.update(fid=fid, kid_mean=0.001 * fid, kid_std=0.0)
+        results.append(SourceResult(path=f"/ck/step_{(k + 1) * 1000:05d}", n_images=20, metrics=m,
+                                    warnings=["KID from a single subset: both sets have 20 images",
+                                              "FID is biased upward with fewer than 2048 images " * 3]))
+    return RunResult(preset="clean", device="cpu", device_line="", seed=0, model=None,
+                     reference={"path": "/x/ref", "n_images": 20, "skipped": []}, results=results,
+                     options={"metrics": ["fid", "kid"]}, created="2026-01-01T00:00:00+00:00")
+
+
+def test_kid_from_one_subset_says_so_instead_of_a_zero_spread():
+    from gui.report_charts import value_text
+    from gui.result_format import BY_KEY, cell
+    r = _result({"kid_mean": 0.08815, "kid_std": 0.0}, ("kid",))
+    r.results[0].extras["kid_single_subset"] = True
+    assert cell(BY_KEY["kid"], r.results[0])[0] == "0.08815 (single subset)"
+    assert value_text("kid_mean", 0.00123) == "0.00123" and value_text("fid", 12.345) == "12.35"
+
+
+def test_sweep_labels_do_not_overlap_and_the_best_label_stays_inside(qtbot):
+    from gui.sweep_plot import SweepPlot
+    plot = SweepPlot()
+    qtbot.addWidget(plot)
+    plot.resize(420, 500)
+    plot.show()
+    plot.show_result(_sweep_result(12))
+    qtbot.waitUntil(lambda: plot.fid.getViewBox().width() > 100)
+    plot._fit_ticks(plot.fid)
+    vb, axis = plot.fid.getViewBox(), plot.fid.getAxis("bottom")
+    ticks = plot.shown_ticks(plot.fid)
+    assert 1 < len(ticks) < 12
+    from PySide6.QtGui import QFontMetrics
+    fm = QFontMetrics(axis.style.get("tickFont") or plot.fid.font())
+    (x0, x1), width = vb.viewRange()[0], vb.width()
+    spans = [((x - x0) / (x1 - x0) * width - fm.horizontalAdvance(n) / 2,
+              (x - x0) / (x1 - x0) * width + fm.horizontalAdvance(n) / 2) for x, n in ticks]
+    assert all(a[1] < b[0] for a, b in zip(spans, spans[1:]))          # no label over the next
+    label = plot.best_label.mapRectToScene(plot.best_label.boundingRect())
+    frame = vb.mapRectToScene(vb.boundingRect())
+    assert plot.best[0] == 11 and frame.left() <= label.left() and label.right() <= frame.right() + 1
+
+
+def test_warnings_cell_wraps_and_its_tooltip_lists_every_warning(qtbot):
+    from gui.results_table import ResultsTable
+    table = ResultsTable()
+    qtbot.addWidget(table)
+    r = _sweep_result(2)
+    table.show_result(r)
+    item = table.item(0, table.header_keys().index("warnings"))
+    tip = item.toolTip()
+    assert table.wordWrap() and tip.startswith("<qt>")
+    assert all(w.split(":")[0] in tip for w in r.results[0].warnings)

@@ -82,3 +82,29 @@ def test_data_dir_env_override(tmp_path, monkeypatch):
     assert default_path() == tmp_path / "d" / "history.sqlite3"
     monkeypatch.delenv("FID_STUDIO_DATA_DIR")
     assert "fid-studio" in str(data_dir())
+
+
+@pytest.mark.parametrize("damage", ["garbage", "bad_pages"])
+def test_damaged_database_is_moved_aside_and_a_new_one_started(tmp_path, damage):
+    from engine.outputs.history import open_history
+    path = tmp_path / "history.sqlite3"
+    if damage == "garbage":
+        path.write_bytes(b"this is not a database, it was overwritten\n" * 50)
+    else:                                   # a valid header, then pages of noise
+        with History(path) as h:
+            h.add(make_result())
+        raw = bytearray(path.read_bytes())
+        raw[100:] = bytes((i * 37) % 251 for i in range(len(raw) - 100))
+        path.write_bytes(bytes(raw))
+    original = path.read_bytes()
+    history, note = open_history(path)
+    with history:
+        assert history.count() == 0
+        history.add(make_result())
+        assert history.count() == 1
+    moved = [p for p in tmp_path.iterdir() if p.name.startswith("history.sqlite3.damaged-")]
+    assert len(moved) == 1 and moved[0].read_bytes() == original
+    assert str(moved[0]) in note and str(path) in note
+    again, note2 = open_history(path)      # the new history opens cleanly next time
+    with again:
+        assert note2 is None and again.count() == 1

@@ -18,6 +18,13 @@ import numpy as np
 
 from ..errors import DeviceError, ModelError
 
+# ONNX Runtime 1.2x+ builds for Linux/macOS carry Microsoft's 1DS telemetry: the first session
+# writes ~/.cache/Microsoft/DeveloperTools/.onnxruntime/deviceid (a persistent identifier) and
+# an event database next to it. ``ort.disable_telemetry_events()`` comes too late for that
+# (measured: the files still appear); the environment variable read when ORT creates its
+# environment stops both. A user who wants telemetry can set ORT_DISABLE_TELEMETRY=0.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 

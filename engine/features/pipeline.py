@@ -7,6 +7,7 @@ happen at the same points: between images and between batches.
 """
 from __future__ import annotations
 
+import shutil
 import time
 from contextlib import closing
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from ..errors import CancelToken, InputError
 from ..run.events import Progress, Rate
 from ..metrics import fid as fid_metric
 from .ordered_pool import ordered_map
-from .stats import FeatureStore, MomentAccumulator
+from .stats import FeatureStore, MomentAccumulator, open_rows
 
 FEATURE_DIM = 2048
 
@@ -35,6 +36,7 @@ class Extracted:
     logits: np.ndarray | None
     from_cache: bool = False
     cache_note: str | None = None
+    run_note: str | None = None    # the cache could not be written (said once per run)
     workdir: object = None     # set when not cached: the job removes it when done
     final_fid: object = None   # FidValue against the reference stats, computed at the end
 
@@ -76,35 +78,72 @@ class _RunningFid:
 
 def extract(source, preset, model, opts, *, role="generated", index=0, on_event=None,
             cancel: CancelToken | None = None, ref_stats=None, cache_root=None) -> Extracted:
-    """Features, stats and per-file problems of ``source`` (from the cache when possible)."""
+    """Features, stats and per-file problems of ``source`` (from the cache when possible).
+
+    The work folder is tried in the cache, then in the system's temporary folder, then in
+    memory: a cache or disk that cannot be written costs the cache, never the run (the
+    reason is in ``run_note``). With ``use_cache`` off nothing is written under the cache."""
     cancel = cancel or CancelToken()
     emit = on_event or (lambda e: None)
     key = feature_cache.cache_key(source, model.sha256 + ("+logits" if model.has_logits else ""), preset.name)
-    cache_note = None
+    cache_note = run_note = None
     if opts.use_cache:
         hit, cache_note = feature_cache.lookup(key, cache_root)
         if hit is not None:
             return Extracted(hit.n, hit.files, hit.skipped, hit.notes, hit.stats, hit.features,
                              hit.logits, from_cache=True)
-    workdir = feature_cache.new_workdir(cache_root)
-    try:
-        result = _extract_into(workdir, source, preset, model, opts, role, index, emit, cancel, ref_stats)
-    except BaseException:
-        import shutil
-        shutil.rmtree(workdir, ignore_errors=True)
-        raise
-    result.cache_note = cache_note
-    if opts.use_cache:
-        folder = feature_cache.publish(workdir, key, cache_root)
-        entry = feature_cache.load_folder(folder)
-        result.features, result.logits = entry.features, entry.logits
+    places = (["cache"] if opts.use_cache else []) + ["temp", "memory"]
+    first_failure = None
+    for place in places:
+        workdir = None
+        try:
+            if place == "cache":
+                workdir = feature_cache.new_workdir(cache_root)
+            elif place == "temp":
+                workdir = feature_cache.temp_workdir()
+            result = _extract_into(workdir, source, preset, model, opts, role, index, emit, cancel, ref_stats)
+        except BaseException as exc:
+            if workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
+            if place != "memory" and feature_cache.is_unwritable(exc):
+                first_failure = first_failure or (place, exc)
+                continue
+            raise
+        if first_failure:
+            run_note = _unwritable_note(*first_failure, place, opts.use_cache)
+        break
+    result.cache_note, result.run_note = cache_note, run_note
+    if place == "cache":
+        try:
+            feature_cache.commit(workdir, n=result.n, dim=FEATURE_DIM,
+                                 logits_dim=(result.logits.shape[1] if result.logits is not None else None),
+                                 files=result.files, skipped=result.skipped, notes=result.notes,
+                                 stats=result.stats)
+            folder = feature_cache.publish(workdir, key, cache_root)
+        except OSError as exc:
+            if not feature_cache.is_unwritable(exc):
+                shutil.rmtree(workdir, ignore_errors=True)
+                raise
+            result.run_note = result.run_note or _unwritable_note("cache", exc, "temp", True)
+            result.workdir = workdir          # the job removes it when done
+        else:
+            result.features = open_rows(folder / "features.f32", result.n, FEATURE_DIM)
+            if result.logits is not None:
+                result.logits = open_rows(folder / "logits.f32", result.n, result.logits.shape[1])
     else:
         result.workdir = workdir
     return result
 
 
+def _unwritable_note(place, exc, used, use_cache) -> str:
+    where = {"cache": "the feature cache folder", "temp": "the temporary folder"}[place]
+    fallback = {"temp": "a temporary folder", "memory": "memory"}[used]
+    head = "feature cache not written: " if use_cache else ""
+    return f"{head}{where} cannot be written ({exc.strerror or exc}); this run kept its features in {fallback}"
+
+
 def _extract_into(workdir, source, preset, model, opts, role, index, emit, cancel, ref_stats):
-    feats = FeatureStore(workdir / "features.f32", FEATURE_DIM)
+    feats = FeatureStore(workdir / "features.f32" if workdir else None, FEATURE_DIM)
     logit_store = None
     acc = MomentAccumulator(FEATURE_DIM)
     running = _RunningFid(ref_stats, opts.live_fid_budget)
@@ -130,7 +169,7 @@ def _extract_into(workdir, source, preset, model, opts, role, index, emit, cance
         acc.add(f)
         if lg is not None:
             if logit_store is None:
-                logit_store = FeatureStore(workdir / "logits.f32", lg.shape[1])
+                logit_store = FeatureStore(workdir / "logits.f32" if workdir else None, lg.shape[1])
             logit_store.append(lg)
         batch.clear()
 
@@ -169,8 +208,5 @@ def _extract_into(workdir, source, preset, model, opts, role, index, emit, cance
     feats.close()
     if logit_store is not None:
         logit_store.close()
-    feature_cache.commit(workdir, n=feats.n, dim=FEATURE_DIM,
-                         logits_dim=(logit_store.dim if logit_store else None),
-                         files=ok_files, skipped=skipped, notes=notes, stats=stats)
     return Extracted(feats.n, ok_files, skipped, notes, stats, feats.open(),
                      logit_store.open() if logit_store else None, final_fid=running.final)

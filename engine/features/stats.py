@@ -63,28 +63,39 @@ class MomentAccumulator:
 
 
 class FeatureStore:
-    """Rows of float32 appended to a raw file and read back memory-mapped (bounded RAM)."""
+    """Rows of float32 appended to a raw file and read back memory-mapped (bounded RAM).
 
-    def __init__(self, path: Path, dim: int):
-        self.path = Path(path)
+    With ``path=None`` the rows are kept in memory: the last resort when no folder can be
+    written (disk full, read-only cache and temporary folder)."""
+
+    def __init__(self, path: Path | None, dim: int):
+        self.path = Path(path) if path is not None else None
         self.dim = dim
         self.n = 0
-        self._fh = open(self.path, "wb")
+        self._rows: list[np.ndarray] = []
+        self._fh = open(self.path, "wb") if self.path is not None else None
 
     def append(self, rows: np.ndarray) -> None:
         rows = np.ascontiguousarray(rows, dtype=np.float32)
         assert rows.ndim == 2 and rows.shape[1] == self.dim
-        self._fh.write(rows.tobytes())
+        if self._fh is None:
+            self._rows.append(rows.copy())
+        else:
+            self._fh.write(rows.tobytes())
         self.n += len(rows)
 
     def close(self) -> None:
-        if not self._fh.closed:
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
-            self._fh.close()
+        if self._fh is not None and not self._fh.closed:
+            try:
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+            finally:
+                self._fh.close()
 
     def open(self) -> np.ndarray:
         self.close()
+        if self._fh is None:
+            return np.concatenate(self._rows) if self._rows else np.zeros((0, self.dim), np.float32)
         return open_rows(self.path, self.n, self.dim)
 
 

@@ -67,6 +67,12 @@ def decode_bytes_or_path(name: str, opener) -> Decoded:
                     note = "EXIF orientation ignored, as the reference tools do"
     except UnidentifiedImageError:
         return Decoded(name, problem="not a readable image (unknown or corrupt format)")
+    except RuntimeError as exc:       # zipfile: "File ... is encrypted, password required"
+        if "encrypted" in str(exc) or "password" in str(exc):
+            return Decoded(name, problem="encrypted (password required)")
+        return Decoded(name, problem=f"cannot read archive member: {exc}")
+    except NotImplementedError as exc:   # zipfile: a compression method it cannot read
+        return Decoded(name, problem=f"cannot read archive member: {exc}")
     except PermissionError:
         return Decoded(name, problem="cannot read file: permission denied")
     except FileNotFoundError:
@@ -94,9 +100,10 @@ class FolderReader:
 class ZipReader:
     """Reads members in place; one ZipFile handle per thread (ZipFile is not thread-safe)."""
 
-    def __init__(self, path):
+    def __init__(self, path, members=None):
         import threading
         self.path = path
+        self.members = members or {}    # listed name -> index in infolist() (duplicate names)
         self._local = threading.local()
 
     def _zip(self) -> zipfile.ZipFile:
@@ -107,9 +114,14 @@ class ZipReader:
 
     def __call__(self, name: str) -> Decoded:
         def opener():
-            return io.BytesIO(self._zip().read(name))
+            zf = self._zip()
+            k = self.members.get(name)
+            # by its own entry: ZipFile.read(name) would give the last copy of a duplicated name
+            return io.BytesIO(zf.read(zf.infolist()[k] if k is not None else name))
         return decode_bytes_or_path(name, opener)
 
 
 def reader_for(source):
-    return ZipReader(source.path) if source.kind == "zip" else FolderReader(source.path)
+    if source.kind == "zip":
+        return ZipReader(source.path, getattr(source, "members", None))
+    return FolderReader(source.path)

@@ -33,6 +33,8 @@ class Source:
     ignored: list = field(default_factory=list)     # non-image entries
     refused: list = field(default_factory=list)     # (name, reason) refused before decoding
     stats: dict | None = None      # for kind == "stats": {"mu", "sigma"}
+    members: dict = field(default_factory=dict)     # zip: listed name -> index in infolist()
+    duplicates: list = field(default_factory=list)  # zip: member names stored more than once
 
     @property
     def label(self) -> str:
@@ -55,11 +57,17 @@ class Source:
         return []
 
     def warnings(self) -> list:
-        if not self.ignored:
-            return []
-        shown = ", ".join(display_name(n) for n in self.ignored[:3])
-        more = f" and {len(self.ignored) - 3} more" if len(self.ignored) > 3 else ""
-        return [f"{len(self.ignored)} non-image file(s) ignored: {shown}{more}"]
+        out = []
+        if self.ignored:
+            shown = ", ".join(display_name(n) for n in self.ignored[:3])
+            more = f" and {len(self.ignored) - 3} more" if len(self.ignored) > 3 else ""
+            out.append(f"{len(self.ignored)} non-image file(s) ignored: {shown}{more}")
+        if self.duplicates:
+            shown = ", ".join(display_name(n) for n in self.duplicates[:3])
+            more = f" and {len(self.duplicates) - 3} more" if len(self.duplicates) > 3 else ""
+            out.append(f"{len(self.duplicates)} name(s) stored more than once in the archive: {shown}{more}; "
+                       f"each copy is scored as its own entry ('{DUPLICATE_MARK}2', ...)")
+        return out
 
 
 def _is_image(name: str) -> bool:
@@ -82,40 +90,89 @@ def scan_folder(path: Path) -> Source:
     return src
 
 
+DUPLICATE_MARK = " #copy"   # "a.png #copy2": the second member stored under the name a.png
+ENCRYPTED_REASON = "encrypted (password required)"
+UNSAFE_PATH_REASON = "member path leaves the archive ('..' or absolute path): not read"
+
+
+def _unsafe_member_path(name: str) -> bool:
+    parts = name.replace("\\", "/").split("/")
+    return name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":")
+
+
 def scan_zip(path: Path) -> Source:
     src = Source(path=path, kind="zip")
     try:
         with zipfile.ZipFile(path) as zf:
-            infos = sorted((i for i in zf.infolist() if not i.is_dir()), key=lambda i: i.filename)
-    except (zipfile.BadZipFile, OSError) as exc:
+            infos = [(k, i) for k, i in enumerate(zf.infolist()) if not i.is_dir()]
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
         raise InputError(f"cannot read zip archive {path}: {exc}") from None
-    for info in infos:
+    # stable sort: copies of one name keep their order in the archive
+    infos.sort(key=lambda ki: ki[1].filename)
+    seen: dict = {}
+    for k, info in infos:
         name = info.filename
-        if name.startswith("__MACOSX/") or os.path.basename(name).startswith("."):
+        copy = seen[name] = seen.get(name, 0) + 1
+        if copy == 2:
+            src.duplicates.append(name)
+        listed = name if copy == 1 else f"{name}{DUPLICATE_MARK}{copy}"
+        if _unsafe_member_path(name):
+            # never extracted, so harmless here, but a name like ..\\..\\x.png is no image of this set
+            src.refused.append((listed, UNSAFE_PATH_REASON))
+            continue
+        base = name.replace("\\", "/").rsplit("/", 1)[-1]
+        if name.startswith("__MACOSX/") or base.startswith("."):
             continue
         if not _is_image(name):
-            src.ignored.append(name)
+            src.ignored.append(listed)
+        elif info.flag_bits & 0x1:
+            src.refused.append((listed, ENCRYPTED_REASON))
         elif info.file_size > MAX_MEMBER_BYTES or (
                 info.compress_size > 0 and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO):
-            src.refused.append((name, f"archive member refused: uncompressed size {info.file_size} bytes "
-                                      f"is implausible (limit {MAX_MEMBER_BYTES}, ratio {MAX_COMPRESSION_RATIO})"))
+            src.refused.append((listed, f"archive member refused: uncompressed size {info.file_size} bytes "
+                                        f"is implausible (limit {MAX_MEMBER_BYTES}, ratio {MAX_COMPRESSION_RATIO})"))
         else:
-            src.files.append(name)
+            src.files.append(listed)
+            src.members[listed] = k
     return src
 
 
+STATS_DIM = 2048     # Inception pool3 features: a stats file of another size cannot be compared
+
+
+def check_stats_dim(src: Source, dim: int = STATS_DIM) -> None:
+    """Refuse, before any work, a stats file whose size does not match the model's features."""
+    if src.kind == "stats" and src.stats["mu"].size != dim:
+        raise InputError(f"stats file {src.label} has {src.stats['mu'].size}-d statistics; FID Studio's "
+                         f"Inception features are {dim}-d (was it made with another model?)")
+
+
 def load_stats(path: Path) -> Source:
+    """A pytorch-fid style .npz (mu, sigma[, n]); every way it can be broken is one InputError."""
+    label = display_name(str(path))
     try:
         with np.load(path, allow_pickle=False) as data:
+            if not hasattr(data, "files"):
+                raise InputError(f"{label} is not a stats file: it holds a single array, not an .npz "
+                                 "archive with 'mu' and 'sigma'")
             mu = np.asarray(data["mu"], dtype=np.float64)
             sigma = np.asarray(data["sigma"], dtype=np.float64)
-            n = int(data["n"]) if "n" in data.files else None
+            n = np.asarray(data["n"]) if "n" in data.files else None
     except KeyError:
-        raise InputError(f"{path} is not a stats file: it needs arrays 'mu' and 'sigma'") from None
-    except (ValueError, OSError) as exc:
-        raise InputError(f"cannot read stats file {path}: {exc}") from None
+        raise InputError(f"{label} is not a stats file: it needs arrays 'mu' and 'sigma'") from None
+    except InputError:
+        raise
+    except (ValueError, OSError, EOFError, TypeError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+        msg = str(exc) or type(exc).__name__
+        raise InputError(f"cannot read stats file {label} (truncated or not an .npz?): {msg}") from None
+    if n is not None:
+        if n.shape != () or not np.issubdtype(n.dtype, np.number) or not np.isfinite(n) or n < 2 \
+                or n != np.floor(n):
+            raise InputError(f"stats file {label}: 'n' must be one whole number >= 2 (got shape "
+                             f"{n.shape}, dtype {n.dtype})")
+        n = int(n)
     if mu.ndim != 1 or sigma.shape != (mu.size, mu.size):
-        raise InputError(f"stats file {path}: mu {mu.shape} and sigma {sigma.shape} do not fit together")
+        raise InputError(f"stats file {label}: mu {mu.shape} and sigma {sigma.shape} do not fit together")
     return Source(path=path, kind="stats", stats={"mu": mu, "sigma": sigma, "n": n})
 
 

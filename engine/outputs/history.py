@@ -208,3 +208,39 @@ class History:
 
     def count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename a damaged database (and its journal files) to ``<name>.damaged-<time>``."""
+    import time
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    k = 1
+    while target.exists():
+        k += 1
+        target = path.with_name(f"{path.name}.damaged-{stamp}-{k}")
+    os.replace(path, target)
+    for suffix in ("-wal", "-shm", "-journal"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            os.replace(side, target.with_name(target.name + suffix))
+    return target
+
+
+def open_history(path=None) -> tuple[History, str | None]:
+    """The history, or — when the file is damaged (not a database, malformed) — a new one, the
+    damaged file moved aside; returns (history, message naming the moved file or None)."""
+    path = Path(path) if path is not None else default_path()
+    try:
+        history = History(path)
+        try:
+            history.count()     # reads a table: a file with a valid header but broken pages fails here
+        except sqlite3.DatabaseError:
+            history.close()
+            raise
+        return history, None
+    except sqlite3.DatabaseError as exc:
+        moved = _move_aside(path)
+        return History(path), (f"The run history {path} could not be read ({exc}). It was moved to "
+                               f"{moved} and a new, empty history was started.")
+

@@ -22,7 +22,7 @@ from .options import Options
 from ..features.pipeline import extract
 from ..features.presets import get_preset
 from .result import RunResult, SourceResult, empty_metrics, library_versions, skipped_records
-from ..inputs.sources import display_name, open_source
+from ..inputs.sources import check_stats_dim, display_name, open_source
 
 MIN_FID_IMAGES = 2048
 
@@ -75,6 +75,11 @@ def _feature_metrics(opts, ref, gen, model, res: SourceResult):
             m["kid_mean"], m["kid_std"] = kv.mean, kv.std
             res.extras.update(kid_subset_size=kv.subset_size, kid_subsets=kv.subsets)
             w.extend(kv.warnings(opts.kid_subset_size))
+            if kv.subset_size == len(ref.features) == len(gen.features):
+                # every subset is the whole of both sets: one value repeated, not a spread of zero
+                res.extras["kid_single_subset"] = True
+                w.append(f"KID from a single subset: both sets have {kv.subset_size} images, so every "
+                         "subset is the whole set and kid_std (0) measures no spread")
         if "pr" in opts.metrics:
             real, cut_r = _subsample(ref.features, opts.pr_max_samples, opts.seed)
             fake, cut_f = _subsample(gen.features, opts.pr_max_samples, opts.seed + 1)
@@ -89,6 +94,26 @@ def _feature_metrics(opts, ref, gen, model, res: SourceResult):
         else:
             iv = inception_score.compute(gen.logits, opts.is_splits)
             m["is_mean"], m["is_std"] = iv.mean, iv.std
+
+
+# metric keys -> the name a warning uses for them, for the "null needs a reason" rule
+_NULL_NAMES = {"fid": ("fid", "FID"), "kid": ("kid_mean", "KID"), "is": ("is_mean", "IS"),
+               "pr": ("precision", "precision/recall")}
+
+
+def _reason_for_nulls(opts, res: SourceResult) -> None:
+    """A metric asked for that came out null or non-finite gets a reason in the warnings."""
+    import math
+    for metric, (key, name) in _NULL_NAMES.items():
+        if metric not in opts.metrics:
+            continue
+        v = res.metrics.get(key)
+        if v is not None and not (isinstance(v, float) and not math.isfinite(v)):
+            continue
+        if any(name.lower() in w.lower() and "not" in w.lower() for w in res.warnings):
+            continue
+        res.warnings.append(f"{name} could not be computed: the result was not a finite number "
+                            "(non-finite features?)")
 
 
 class _StatsOnly:
@@ -128,6 +153,9 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
         raise InputError("no generated source given")
     ref_src = open_source(ref_path)
     gen_srcs = [open_source(p) for p in gen_paths]
+    if opts.wants_features:
+        for src in [ref_src] + gen_srcs:
+            check_stats_dim(src)
     preset = get_preset(opts.preset)
     wants_features = opts.wants_features
     if model is None and wants_features:
@@ -135,6 +163,12 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
     device, device_line = (model.device.device, model.device.line) if model else ("none", "no model needed")
     emit(Message(device_line))
     workdirs = []
+    run_notes: list = []    # said once per run, on every row: cache unwritable, damaged reference entry
+
+    def note_once(text):
+        if text and text not in run_notes:
+            run_notes.append(text)
+            emit(Message(f"warning: {text}"))
 
     def features_of(src, role, index, ref_stats=None, on_event=emit):
         if src.kind == "stats":
@@ -144,6 +178,9 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
                       cancel=cancel, ref_stats=ref_stats, cache_root=cache_root)
         if getattr(ext, "workdir", None):
             workdirs.append(ext.workdir)
+        note_once(getattr(ext, "run_note", None))
+        if role != "generated" and ext.cache_note:
+            note_once(f"{role}: {ext.cache_note}")
         if ext.from_cache:
             emit(Progress(role, index, "features", ext.n + len(ext.skipped), ext.n + len(ext.skipped),
                           0.0, 0.0, n_images=ext.n, new_skipped=tuple(ext.skipped)))
@@ -191,14 +228,20 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
                     res.ssim_values = [s for _, s, _ in pr.per_image if s is not None]
                     if not wants_features:
                         res.n_images = pr.n_pairs
+            res.warnings += [n for n in run_notes if n not in res.warnings]
+            _reason_for_nulls(opts, res)
             results.append(res)
             emit(SourceFinished("generated", i, res))
     finally:
         for d in workdirs:
             shutil.rmtree(d, ignore_errors=True)
+    for res in results:       # notes that arrived after a row was finished (e.g. a later source's)
+        res.warnings += [n for n in run_notes if n not in res.warnings]
     reference = {"path": ref_src.label,
                  "n_images": (ref.n if ref is not None else len(ref_src.files)),
                  "skipped": skipped_records(ref.skipped) if ref is not None else []}
+    if run_notes:
+        reference["warnings"] = list(run_notes)
     return RunResult(
         preset=preset.name, device=device, device_line=device_line, seed=opts.seed,
         model=model.describe() if model else None, reference=reference, results=results,
