@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import cache as feature_cache
+from . import cache_limit
 from ..inputs.decode import reader_for
 from ..errors import CancelToken, InputError
 from ..run.events import Progress, Rate
@@ -37,6 +38,17 @@ class Extracted:
     cache_note: str | None = None
     workdir: object = None     # set when not cached: the job removes it when done
     final_fid: object = None   # FidValue against the reference stats, computed at the end
+    moments: tuple | None = None  # raw float64 (n, Σx, Σxxᵀ), for merging shards
+
+    def raw_moments(self) -> tuple:
+        """(n, Σx, Σxxᵀ); recomputed from the stored features for cache entries without them
+        (same blocks in the same order as the pipeline, so the same sums)."""
+        if self.moments is None:
+            acc = MomentAccumulator(self.features.shape[1])
+            for s in range(0, self.n, 4096):
+                acc.add(self.features[s:s + 4096])
+            self.moments = acc.moments()
+        return self.moments
 
 
 class _RunningFid:
@@ -84,8 +96,9 @@ def extract(source, preset, model, opts, *, role="generated", index=0, on_event=
     if opts.use_cache:
         hit, cache_note = feature_cache.lookup(key, cache_root)
         if hit is not None:
+            cache_limit.touch(hit.folder)
             return Extracted(hit.n, hit.files, hit.skipped, hit.notes, hit.stats, hit.features,
-                             hit.logits, from_cache=True)
+                             hit.logits, from_cache=True, moments=hit.moments)
     workdir = feature_cache.new_workdir(cache_root)
     try:
         result = _extract_into(workdir, source, preset, model, opts, role, index, emit, cancel, ref_stats)
@@ -96,6 +109,8 @@ def extract(source, preset, model, opts, *, role="generated", index=0, on_event=
     result.cache_note = cache_note
     if opts.use_cache:
         folder = feature_cache.publish(workdir, key, cache_root)
+        cache_limit.touch(folder)
+        cache_limit.evict(cache_root or feature_cache.cache_root(), opts.cache_limit_gb * cache_limit.GB, keep=folder)
         entry = feature_cache.load_folder(folder)
         result.features, result.logits = entry.features, entry.logits
     else:
@@ -165,12 +180,13 @@ def _extract_into(workdir, source, preset, model, opts, role, index, emit, cance
         raise InputError(f"{source.label}: fewer than 2 readable images "
                          f"({len(skipped)} file(s) could not be used)")
     stats = acc.stats()
+    moments = acc.moments()
     report(final=True)
     feats.close()
     if logit_store is not None:
         logit_store.close()
     feature_cache.commit(workdir, n=feats.n, dim=FEATURE_DIM,
                          logits_dim=(logit_store.dim if logit_store else None),
-                         files=ok_files, skipped=skipped, notes=notes, stats=stats)
+                         files=ok_files, skipped=skipped, notes=notes, stats=stats, moments=moments)
     return Extracted(feats.n, ok_files, skipped, notes, stats, feats.open(),
-                     logit_store.open() if logit_store else None, final_fid=running.final)
+                     logit_store.open() if logit_store else None, final_fid=running.final, moments=moments)

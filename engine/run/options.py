@@ -38,6 +38,10 @@ class Options:
     # share of the run spent refreshing the running FID (live curve); the CLI asks for less
     live_fid_budget: float = 0.1
     use_cache: bool = True
+    # feature cache size limit; least-recently-used entries are removed beyond it
+    cache_limit_gb: float = 20.0
+    # "i/n": only shard i of n of each generated image source (engine/inputs/shards.py)
+    shard: str = ""
 
     def __post_init__(self):
         from ..features.presets import PRESETS  # late import: presets imports numpy-heavy resize code
@@ -60,8 +64,13 @@ class Options:
                 raise OptionError(f"option {name} must be a positive integer, got {value!r}")
         if not 0.0 < float(self.gan_val_fraction) < 1.0:
             raise OptionError(f"option gan_val_fraction must be between 0 and 1, got {self.gan_val_fraction!r}")
+        if isinstance(self.cache_limit_gb, bool) or not isinstance(self.cache_limit_gb, (int, float)) \
+                or not self.cache_limit_gb > 0:
+            raise OptionError(f"option cache_limit_gb must be a positive number, got {self.cache_limit_gb!r}")
         if not 0.0 <= float(self.live_fid_budget) <= 1.0:
             raise OptionError(f"option live_fid_budget must be between 0 and 1, got {self.live_fid_budget!r}")
+        from ..inputs.shards import parse_shard
+        parse_shard(self.shard)
         if not isinstance(self.seed, int) or self.seed < 0:
             raise OptionError(f"option seed must be a non-negative integer, got {self.seed!r}")
 
