@@ -109,15 +109,15 @@ times = {}
 rng = np.random.default_rng(0)
 t = time.perf_counter()
 stores = []
-for role in ("ref", "gen"):
+for role, size in (("ref", n), ("gen", max(n // 10, 2000))):
     acc = MomentAccumulator(2048)
     store = FeatureStore(os.path.join(folder, role + ".f32"), 2048)
-    for s in range(0, n, 1000):
-        rows = np.abs(rng.normal(0.3, 0.4, (min(1000, n - s), 2048))).astype(np.float32)
+    for s in range(0, size, 1000):
+        rows = np.abs(rng.normal(0.3, 0.4, (min(1000, size - s), 2048))).astype(np.float32)
         acc.add(rows)
         store.append(rows)
     stores.append((acc, store))
-times["stats (accumulate + store, both sets)"] = time.perf_counter() - t
+times["stats (accumulate + store: N reference rows + N/10 generated)"] = time.perf_counter() - t
 t = time.perf_counter()
 (acc_r, st_r), (acc_g, st_g) = stores
 value = fid.compute(acc_r.stats(), moments_to_stats(*merge_moments([acc_g.moments()])))
@@ -139,7 +139,7 @@ print(json.dumps({"times": {k: round(v, 1) for k, v in times.items()}, "fid": va
 def rows(n: int) -> dict:
     with tempfile.TemporaryDirectory(dir=ROOT / "bench" / "data") as tmp:
         r = measure([sys.executable, "-c", ROWS_CHILD, str(n), tmp, str(ROOT)])
-    r.update(rows_per_set=n, **json.loads(r.pop("stdout")[0]))
+    r.update(reference_rows=n, generated_rows=max(n // 10, 2000), **json.loads(r.pop("stdout")[0]))
     return r
 
 

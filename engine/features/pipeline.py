@@ -91,7 +91,8 @@ def extract(source, preset, model, opts, *, role="generated", index=0, on_event=
     """Features, stats and per-file problems of ``source`` (from the cache when possible)."""
     cancel = cancel or CancelToken()
     emit = on_event or (lambda e: None)
-    key = feature_cache.cache_key(source, model.sha256 + ("+logits" if model.has_logits else ""), preset.name)
+    key = feature_cache.cache_key(source, model.sha256 + ("+logits" if model.has_logits else "")
+                                  + getattr(model, "cache_tag", ""), preset.name)
     cache_note = None
     if opts.use_cache:
         hit, cache_note = feature_cache.lookup(key, cache_root)

