@@ -57,3 +57,34 @@ def test_result_records_precision_and_options(model_path, tmp_path):
     assert d["options"]["precision"] == "tf32" and d["model"]["precision"] == "tf32"
     assert "CPUExecutionProvider" in d["model"]["provider_options"]
     assert any("no effect on the CPU" in w for w in d["results"][0]["warnings"])
+
+
+def test_gpu_check_joins_parts_by_hash_and_says_when_there_is_no_cuda(tmp_path, model_path):
+    import hashlib
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from engine.errors import DeviceError
+    sys.path.insert(0, str(ROOT / "bench"))
+    from gpu_check import assemble
+    data = bytes(range(256)) * 1000
+    parts = []
+    for i in range(3):
+        parts.append(tmp_path / f"p{i}")
+        parts[-1].write_bytes(data[i * 90000:(i + 1) * 90000])
+    good = hashlib.sha256(data).hexdigest()
+    assert assemble(parts, good, tmp_path / "whole.bin").read_bytes() == data
+    with pytest.raises(SystemExit, match="hash mismatch"):
+        assemble(parts[::-1], good, tmp_path / "wrong.bin")
+    assert not (tmp_path / "wrong.bin").exists()
+    try:
+        InferenceModel(model_path, "cuda")
+    except DeviceError:
+        pass
+    else:
+        pytest.skip("a CUDA provider works here: bench/gpu_check.py runs the real check")
+    out = subprocess.run([sys.executable, "bench/gpu_check.py", "--model", str(model_path)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 3 and out.stderr.startswith("no CUDA provider:")
+    assert out.stderr.strip().count("\n") == 0
