@@ -4,7 +4,8 @@
 
 Decodes and preprocesses N PNGs (bench/data/scale/png256_N) through the pipeline's own
 ``ordered_map`` at 1 and 2 worker threads, and reports wall time per image and process CPU
-time per image. GIL share: a probe thread spins a pure-Python loop; its thread CPU time per
+time per image; then the same through the process pool (``--decode-processes``), timed from
+the first image (process start-up excluded). GIL share: a probe thread spins a pure-Python loop; its thread CPU time per
 wall second is measured alone and while one decode worker runs. A worker that held the GIL
 all the time would stop the probe (share 1); one that never held it would leave the probe as
 it was alone (share 0). On a machine shared with other work, read the ratios, not the times.
@@ -58,6 +59,19 @@ def run_pool(job, names, workers):
     return time.perf_counter() - t, time.process_time() - c
 
 
+def run_processes(folder, preset, workers, n):
+    from engine.features.process_pool import ordered_decode
+    from engine.inputs.sources import open_source
+    src = open_source(folder)
+    t, c = time.perf_counter(), time.process_time()
+    with closing(ordered_decode(src, preset, workers=workers, depth=4 * workers)) as it:
+        first = None
+        for i, _ in enumerate(it):
+            if i == 0:
+                first = time.perf_counter()  # process start-up (spawn, imports) is not per image
+    return time.perf_counter() - first, time.process_time() - c
+
+
 def probe(seconds, background=None):
     """Probe thread's CPU seconds per wall second, optionally while ``background`` runs."""
     stop = threading.Event()
@@ -96,6 +110,11 @@ def main():
         wall, cpu = run_pool(job, names, w)
         res[f"workers_{w}"] = {"ms_per_image_wall": round(1000 * wall / args.n, 2),
                                "ms_per_image_cpu": round(1000 * cpu / args.n, 2)}
+    for w in (1, 2):
+        wall, _ = run_processes(folder, args.preset, w, args.n)
+        res[f"processes_{w}"] = {"ms_per_image_wall": round(1000 * wall / (args.n - 1), 2)}
+    res["process_speedup_2_vs_1"] = round(res["processes_1"]["ms_per_image_wall"]
+                                          / res["processes_2"]["ms_per_image_wall"], 2)
     res["speedup_2_vs_1"] = round(res["workers_1"]["ms_per_image_wall"] / res["workers_2"]["ms_per_image_wall"], 2)
     alone = probe(3.0)
     busy = probe(0, background=lambda: run_pool(job, names, 1))

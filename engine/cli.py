@@ -52,7 +52,7 @@ def _options_from(args) -> Options:
                    precision=args.precision,
                    batch_size=args.batch_size, workers=args.workers if args.workers else Options().workers,
                    seed=args.seed, use_cache=not args.no_cache, shard=args.shard or "",
-                   cache_limit_gb=args.cache_limit_gb,
+                   cache_limit_gb=args.cache_limit_gb, decode_processes=args.decode_processes,
                    live_fid_budget=0.02)  # no live plot here: the progress line needs few updates
 
 
@@ -65,6 +65,8 @@ def _add_common(p):
                    "(the result says by how much it was measured to)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--workers", type=int, default=0, help="decode threads (default: min(4, cores))")
+    p.add_argument("--decode-processes", action="store_true",
+                   help="decode in --workers processes instead of threads (many-core machines)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
     p.add_argument("--cache-limit-gb", type=float, default=Options().cache_limit_gb,
                    help="feature cache size limit; least-recently-used entries are removed beyond it")

@@ -158,7 +158,12 @@ def _extract_into(workdir, source, preset, model, opts, role, index, emit, cance
         pending_skips.clear()
 
     depth = max(2 * opts.batch_size, 4 * opts.workers)
-    with closing(ordered_map(job, source.files, workers=opts.workers, depth=depth, name="decode")) as decoded_items:
+    if opts.decode_processes:
+        from .process_pool import ordered_decode
+        items = ordered_decode(source, preset.name, workers=opts.workers, depth=depth)
+    else:
+        items = ordered_map(job, source.files, workers=opts.workers, depth=depth, name="decode")
+    with closing(items) as decoded_items:
         for decoded, x in decoded_items:
             cancel.check()
             done += 1

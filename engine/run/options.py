@@ -30,6 +30,8 @@ class Options:
     batch_size: int = 32
     workers: int = field(default_factory=_default_workers)
     seed: int = 0
+    # decode + preprocess in worker processes (shared-memory hand-over) instead of threads
+    decode_processes: bool = False
     kid_subsets: int = 100
     kid_subset_size: int = 1000
     is_splits: int = 10
