@@ -1,7 +1,7 @@
 """Memory and time at scale: the real pipeline on many PNGs, metrics on 1M synthetic rows.
 
     python bench/scale_bench.py pipeline N [--stand-in]   # `stats` on bench/data/scale/png_N
-    python bench/scale_bench.py rows N                    # N synthetic rows: stats, KID, P/R
+    python bench/scale_bench.py rows N [--no-stats]       # N synthetic rows: stats, KID, P/R
 
 Each measurement runs in a child process sampled every 0.1 s from /proc: peak RSS (VmHWM,
 which counts touched pages of memory-mapped feature files) and peak anonymous RSS (RssAnon:
@@ -104,7 +104,7 @@ sys.path.insert(0, sys.argv[3])
 from engine.features.stats import FeatureStore, MomentAccumulator, merge_moments, moments_to_stats
 from engine.metrics import kid, prdc, fid
 from engine.run.job import _subsample
-n, folder = int(sys.argv[1]), sys.argv[2]
+n, folder, with_stats = int(sys.argv[1]), sys.argv[2], sys.argv[4] == "1"
 times = {}
 rng = np.random.default_rng(0)
 t = time.perf_counter()
@@ -113,15 +113,19 @@ for role, size in (("ref", n), ("gen", max(n // 10, 2000))):
     acc = MomentAccumulator(2048)
     store = FeatureStore(os.path.join(folder, role + ".f32"), 2048)
     for s in range(0, size, 1000):
-        rows = np.abs(rng.normal(0.3, 0.4, (min(1000, size - s), 2048))).astype(np.float32)
-        acc.add(rows)
+        rows = rng.random((min(1000, size - s), 2048), dtype=np.float32)
+        if with_stats:
+            acc.add(rows)
         store.append(rows)
     stores.append((acc, store))
-times["stats (accumulate + store: N reference rows + N/10 generated)"] = time.perf_counter() - t
-t = time.perf_counter()
+label = "stats (accumulate + store" if with_stats else "feature store only (no stats"
+times[label + ": N reference rows + N/10 generated)"] = time.perf_counter() - t
 (acc_r, st_r), (acc_g, st_g) = stores
-value = fid.compute(acc_r.stats(), moments_to_stats(*merge_moments([acc_g.moments()])))
-times["FID"] = time.perf_counter() - t
+value = None
+if with_stats:
+    t = time.perf_counter()
+    value = fid.compute(acc_r.stats(), moments_to_stats(*merge_moments([acc_g.moments()]))).fid
+    times["FID"] = time.perf_counter() - t
 ref, gen = st_r.open(), st_g.open()
 t = time.perf_counter()
 kv = kid.compute(ref, gen, 100, 1000, 0)
@@ -131,14 +135,14 @@ real, _ = _subsample(ref, 10000, 0)
 fake, _ = _subsample(gen, 10000, 1)
 pv = prdc.compute(real, fake, 3, 5)
 times["precision/recall (10k subsample)"] = time.perf_counter() - t
-print(json.dumps({"times": {k: round(v, 1) for k, v in times.items()}, "fid": value.fid, "kid": kv.mean,
+print(json.dumps({"times": {k: round(v, 1) for k, v in times.items()}, "fid": value, "kid": kv.mean,
                   "precision": pv.precision}))
 '''
 
 
-def rows(n: int) -> dict:
+def rows(n: int, with_stats: bool = True) -> dict:
     with tempfile.TemporaryDirectory(dir=ROOT / "bench" / "data") as tmp:
-        r = measure([sys.executable, "-c", ROWS_CHILD, str(n), tmp, str(ROOT)])
+        r = measure([sys.executable, "-c", ROWS_CHILD, str(n), tmp, str(ROOT), "1" if with_stats else "0"])
     r.update(reference_rows=n, generated_rows=max(n // 10, 2000), **json.loads(r.pop("stdout")[0]))
     return r
 
@@ -150,10 +154,11 @@ def main():
     ap.add_argument("--stand-in", action="store_true")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--no-stats", action="store_true", help="rows: skip the moment accumulation")
     ap.add_argument("--shard", default="", help="pipeline: only this shard of the folder (i/n)")
     args = ap.parse_args()
     (ROOT / "bench" / "data").mkdir(exist_ok=True)
-    r = pipeline(args.n, args.stand_in, args.workers, args.batch_size, args.shard) if args.what == "pipeline" else rows(args.n)
+    r = pipeline(args.n, args.stand_in, args.workers, args.batch_size, args.shard) if args.what == "pipeline" else rows(args.n, not args.no_stats)
     r["load_avg_1min_at_end"] = round(os.getloadavg()[0], 1)
     print(json.dumps(r))
 
