@@ -21,7 +21,10 @@ def _pinned_memory_info():
         import onnxruntime as ort
         for dev in ort.get_ep_devices():
             if getattr(dev, "ep_name", "") == "CUDAExecutionProvider":
-                return dev.memory_info(ort.OrtDeviceMemoryType.HOST_ACCESSIBLE), None
+                info = dev.memory_info(ort.OrtDeviceMemoryType.HOST_ACCESSIBLE)
+                if info is None:
+                    return None, "the CUDA device offers no host-accessible memory"
+                return info, None
         return None, "no CUDA device among ONNX Runtime's EP devices"
     except Exception as exc:  # older ORT without the EP-device API
         return None, f"pinned allocation API unavailable ({type(exc).__name__})"
