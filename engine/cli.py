@@ -7,13 +7,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 from . import APP_NAME, __version__
-from .atomic import atomic_path, check_writable, write_text
+from .atomic import check_writable, write_text
 from .errors import Cancelled, CancelToken, FidStudioError
 from .run.events import Message, Progress, SourceStarted
-from .run.options import ALL_METRICS, DEVICES, Options
+from .run.options import ALL_METRICS, DEVICES, PRECISIONS, Options
 from .features.presets import PRESETS
 
 
@@ -50,8 +49,10 @@ class StderrProgress:
 
 def _options_from(args) -> Options:
     return Options(metrics=tuple(args.metrics.split(",")), preset=args.preset, device=args.device,
+                   precision=args.precision,
                    batch_size=args.batch_size, workers=args.workers if args.workers else Options().workers,
-                   seed=args.seed, use_cache=not args.no_cache,
+                   seed=args.seed, use_cache=not args.no_cache, shard=args.shard or "",
+                   cache_limit_gb=args.cache_limit_gb, decode_processes=args.decode_processes,
                    live_fid_budget=0.02)  # no live plot here: the progress line needs few updates
 
 
@@ -59,10 +60,20 @@ def _add_common(p):
     p.add_argument("--preset", default="clean", choices=list(PRESETS),
                    help="reference convention: " + "; ".join(f"{k} = {v.equals}" for k, v in PRESETS.items()))
     p.add_argument("--device", default="auto", choices=DEVICES, help="execution device (auto: CUDA if usable)")
+    p.add_argument("--precision", default="fp32", choices=PRECISIONS,
+                   help="fp32: exact (TF32 off on CUDA); tf32 / fp16: faster on GPUs, FID drifts "
+                   "(the result says by how much it was measured to)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--workers", type=int, default=0, help="decode threads (default: min(4, cores))")
+    p.add_argument("--decode-processes", action="store_true",
+                   help="decode in --workers processes instead of threads (many-core machines)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
+    p.add_argument("--cache-limit-gb", type=float, default=Options().cache_limit_gb,
+                   help="feature cache size limit; least-recently-used entries are removed beyond it")
     p.add_argument("--model", type=Path, default=None, help="ONNX model file (default: the built one)")
+    p.add_argument("--shard", metavar="I/N", default="",
+                   help="use only shard I of N (numbered from 1) of the sorted image list of each "
+                   "image source (compute: of the generated sources); merge shards' stats with stats --merge")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,8 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--csv", type=Path, help="write one CSV row per generated source")
     c.add_argument("--pdf", type=Path, help="write a PDF report (needs the GUI libraries)")
     _add_common(c)
-    s = sub.add_parser("stats", help="write mean/covariance of a source's features (pytorch-fid .npz)")
-    s.add_argument("source")
+    s = sub.add_parser("stats", help="write mean/covariance of a source's features (pytorch-fid .npz, "
+                       "plus the moments that merge across shards)")
+    s.add_argument("source", nargs="?", help="folder or .zip (omit with --merge)")
+    s.add_argument("--merge", nargs="+", type=Path, metavar="NPZ",
+                   help="merge stats files of disjoint shards (same preset and model) into -o")
     s.add_argument("-o", "--output", type=Path, required=True)
     _add_common(s)
     m = sub.add_parser("model", help="build or inspect the Inception model")
@@ -155,27 +169,40 @@ def cmd_compute(args) -> int:
 
 
 def cmd_stats(args) -> int:
+    from .features import stats_file
+    if args.merge:
+        if args.source:
+            raise FidStudioError("give either a source or --merge files, not both")
+        arrays = stats_file.merge(args.merge)
+        stats_file.write(args.output, arrays)
+        print(f"wrote {args.output}: {int(arrays['n'])} images from {len(args.merge)} file(s)", file=sys.stderr)
+        return 0
+    if not args.source:
+        raise FidStudioError("stats needs a source folder or .zip (or --merge a.npz b.npz ...)")
     from .run.job import load_model
     from .features.pipeline import extract
     from .features.presets import get_preset
+    from .inputs.shards import apply_shard, parse_shard
     from .inputs.sources import open_source
     opts = _options_from(argparse.Namespace(**vars(args), metrics="fid", seed=0))
     _check_outputs(args.output)
     src = open_source(args.source)
     if src.kind == "stats":
         raise FidStudioError(f"{args.source} is already a stats file")
+    src = apply_shard(src, parse_shard(opts.shard))
+    if not src.files and not src.refused:
+        raise FidStudioError(f"shard {opts.shard} of {args.source} holds no images")
     model = load_model(opts, args.model)
     print(model.device.line, file=sys.stderr)
+    if model.precision_warning():
+        print(f"warning: {model.precision_warning()}", file=sys.stderr)
     ext = extract(src, get_preset(opts.preset), model, opts, role="reference", on_event=StderrProgress())
-    def write(path):
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, mu=ext.stats.mu, sigma=ext.stats.sigma, n=np.int64(ext.n),
-                         preset=np.str_(opts.preset), model_sha256=np.str_(model.sha256))
     try:
         if ext.run_note:
             print(f"warning: {ext.run_note}", file=sys.stderr)
-        _write_outputs([(args.output, write)])
+        _write_outputs([(args.output, lambda path: stats_file.write(path, stats_file.stats_arrays(
+            ext.raw_moments(), ext.stats, preset=opts.preset, model_sha256=model.sha256, files=ext.files,
+            shard=opts.shard, precision=opts.precision)))])
     finally:
         if ext.workdir:
             import shutil

@@ -211,6 +211,9 @@ class MainWindow(QMainWindow):
         self.run_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         self.act_export.setEnabled(self.current is not None)
+        self.options.cache.set_running(running)
+        if not running:
+            self.options.cache.refresh()
 
     def _why_not_runnable(self) -> str:
         if not self.sources.reference:

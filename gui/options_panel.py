@@ -18,8 +18,9 @@ from engine.metrics import METRICS
 from engine.run.options import ALL_METRICS, DEFAULT_METRICS, Options
 from engine.features.presets import PRESETS
 
+from .cache_panel import CacheSettings
 from .live_state import short_name
-from .settings import as_bool, as_int, as_list, as_str
+from .settings import as_bool, as_float, as_int, as_list, as_str
 
 # Checkbox texts where the engine's label is too long for a checkbox; other metrics use
 # METRICS[name].label, so a metric added to the engine appears here by itself.
@@ -164,6 +165,8 @@ class OptionsPanel(QWidget):
         af.addRow("Worker threads", self.workers)
         af.addRow("Seed", self.seed)
         af.addRow("", self.use_cache)
+        self.cache = CacheSettings()
+        af.addRow("Cache limit", self.cache)
         self.advanced.setVisible(False)
         lay.addWidget(self.advanced)
         self._preset_changed()
@@ -176,6 +179,8 @@ class OptionsPanel(QWidget):
         return s
 
     def _toggle_advanced(self, on: bool) -> None:
+        if on:
+            self.cache.refresh()
         self.advanced.setVisible(on)
         self.adv_toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
 
@@ -225,7 +230,7 @@ class OptionsPanel(QWidget):
         return Options(metrics=self.metrics(), preset=self.preset.currentData(),
                        device=self.device.currentData(), batch_size=self.batch.value(),
                        workers=self.workers.value(), seed=self.seed.value(),
-                       use_cache=self.use_cache.isChecked())
+                       use_cache=self.use_cache.isChecked(), cache_limit_gb=self.cache.limit.value())
 
     def set_device_status(self, text: str) -> None:
         self.device_status.setText(text or DEVICE_IDLE)
@@ -240,6 +245,7 @@ class OptionsPanel(QWidget):
         s.setValue("workers", self.workers.value())
         s.setValue("seed", self.seed.value())
         s.setValue("use_cache", self.use_cache.isChecked())
+        s.setValue("cache_limit_gb", self.cache.limit.value())
         s.setValue("advanced_open", self.adv_toggle.isChecked())
         s.setValue("gan_val_folder", self.val_folder.path)
         s.endGroup()
@@ -255,6 +261,7 @@ class OptionsPanel(QWidget):
         for spin, key in ((self.batch, "batch_size"), (self.workers, "workers"), (self.seed, "seed")):
             spin.setValue(as_int(s.value(key), spin.value()))
         self.use_cache.setChecked(as_bool(s.value("use_cache"), True))
+        self.cache.limit.setValue(as_float(s.value("cache_limit_gb"), self.cache.limit.value()))
         self.adv_toggle.setChecked(as_bool(s.value("advanced_open"), False))
         val = as_str(s.value("gan_val_folder"))
         self.val_folder.set_path(val if val and Path(val).is_dir() else "")

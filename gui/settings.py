@@ -96,3 +96,11 @@ def as_list(value) -> list:
     if isinstance(value, str):
         return [value] if value else []
     return [str(v) for v in value]
+
+
+def as_float(value, default: float) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return default
+    return v if v == v else default  # NaN -> default

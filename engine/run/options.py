@@ -14,6 +14,7 @@ from ..errors import OptionError
 ALL_METRICS = ("fid", "kid", "is", "pr", "ssim", "mse", "psnr", "gan-train", "gan-test")
 DEFAULT_METRICS = ("fid", "kid")
 DEVICES = ("auto", "cuda", "cpu")
+PRECISIONS = ("fp32", "tf32", "fp16")   # fp32 is exact; the others are opt-in and drift
 
 
 def _default_workers() -> int:
@@ -25,9 +26,12 @@ class Options:
     metrics: tuple = DEFAULT_METRICS
     preset: str = "clean"
     device: str = "auto"
+    precision: str = "fp32"
     batch_size: int = 32
     workers: int = field(default_factory=_default_workers)
     seed: int = 0
+    # decode + preprocess in worker processes (shared-memory hand-over) instead of threads
+    decode_processes: bool = False
     kid_subsets: int = 100
     kid_subset_size: int = 1000
     is_splits: int = 10
@@ -38,6 +42,10 @@ class Options:
     # share of the run spent refreshing the running FID (live curve); the CLI asks for less
     live_fid_budget: float = 0.1
     use_cache: bool = True
+    # feature cache size limit; least-recently-used entries are removed beyond it
+    cache_limit_gb: float = 20.0
+    # "i/n": only shard i of n of each generated image source (engine/inputs/shards.py)
+    shard: str = ""
 
     def __post_init__(self):
         from ..features.presets import PRESETS  # late import: presets imports numpy-heavy resize code
@@ -51,6 +59,8 @@ class Options:
         object.__setattr__(self, "metrics", metrics)
         if self.preset not in PRESETS:
             raise OptionError(f"unknown preset {self.preset!r}; valid: {', '.join(PRESETS)}")
+        if self.precision not in PRECISIONS:
+            raise OptionError(f"unknown precision {self.precision!r}; valid: {', '.join(PRECISIONS)}")
         if self.device not in DEVICES:
             raise OptionError(f"unknown device {self.device!r}; valid: {', '.join(DEVICES)}")
         for name in ("batch_size", "workers", "kid_subsets", "kid_subset_size", "is_splits",
@@ -60,8 +70,13 @@ class Options:
                 raise OptionError(f"option {name} must be a positive integer, got {value!r}")
         if not 0.0 < float(self.gan_val_fraction) < 1.0:
             raise OptionError(f"option gan_val_fraction must be between 0 and 1, got {self.gan_val_fraction!r}")
+        if isinstance(self.cache_limit_gb, bool) or not isinstance(self.cache_limit_gb, (int, float)) \
+                or not self.cache_limit_gb > 0:
+            raise OptionError(f"option cache_limit_gb must be a positive number, got {self.cache_limit_gb!r}")
         if not 0.0 <= float(self.live_fid_budget) <= 1.0:
             raise OptionError(f"option live_fid_budget must be between 0 and 1, got {self.live_fid_budget!r}")
+        from ..inputs.shards import parse_shard
+        parse_shard(self.shard)
         if not isinstance(self.seed, int) or self.seed < 0:
             raise OptionError(f"option seed must be a non-negative integer, got {self.seed!r}")
 
