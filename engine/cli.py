@@ -13,7 +13,7 @@ from . import APP_NAME, __version__
 from .atomic import atomic_path, check_writable, write_text
 from .errors import Cancelled, CancelToken, FidStudioError
 from .run.events import Message, Progress, SourceStarted
-from .run.options import ALL_METRICS, DEVICES, Options
+from .run.options import ALL_METRICS, DEVICES, EXECUTORS, Options
 from .features.presets import PRESETS
 
 
@@ -52,6 +52,7 @@ def _options_from(args) -> Options:
     return Options(metrics=tuple(args.metrics.split(",")), preset=args.preset, device=args.device,
                    batch_size=args.batch_size, workers=args.workers if args.workers else Options().workers,
                    seed=args.seed, use_cache=not args.no_cache,
+                   executor=args.executor, ray_address=args.ray_address,
                    live_fid_budget=0.02)  # no live plot here: the progress line needs few updates
 
 
@@ -63,6 +64,10 @@ def _add_common(p):
     p.add_argument("--workers", type=int, default=0, help="decode threads (default: min(4, cores))")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
     p.add_argument("--model", type=Path, default=None, help="ONNX model file (default: the built one)")
+    p.add_argument("--executor", default="local", choices=EXECUTORS,
+                   help="where features are computed: this process, or a Ray cluster (needs ray[data])")
+    p.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="Ray cluster to join (default: RAY_ADDRESS, else a new local Ray instance)")
 
 
 def build_parser() -> argparse.ArgumentParser:

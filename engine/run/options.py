@@ -14,6 +14,8 @@ from ..errors import OptionError
 ALL_METRICS = ("fid", "kid", "is", "pr", "ssim", "mse", "psnr", "gan-train", "gan-test")
 DEFAULT_METRICS = ("fid", "kid")
 DEVICES = ("auto", "cuda", "cpu")
+# where feature extraction runs: this process, or a Ray cluster (optional package ray[data])
+EXECUTORS = ("local", "ray")
 
 
 def _default_workers() -> int:
@@ -38,6 +40,8 @@ class Options:
     # share of the run spent refreshing the running FID (live curve); the CLI asks for less
     live_fid_budget: float = 0.1
     use_cache: bool = True
+    executor: str = "local"
+    ray_address: str | None = None   # None: RAY_ADDRESS if set, else a local Ray instance
 
     def __post_init__(self):
         from ..features.presets import PRESETS  # late import: presets imports numpy-heavy resize code
@@ -53,6 +57,10 @@ class Options:
             raise OptionError(f"unknown preset {self.preset!r}; valid: {', '.join(PRESETS)}")
         if self.device not in DEVICES:
             raise OptionError(f"unknown device {self.device!r}; valid: {', '.join(DEVICES)}")
+        if self.executor not in EXECUTORS:
+            raise OptionError(f"unknown executor {self.executor!r}; valid: {', '.join(EXECUTORS)}")
+        if self.ray_address is not None and (not isinstance(self.ray_address, str) or not self.ray_address.strip()):
+            raise OptionError(f"option ray_address must be a non-empty string or None, got {self.ray_address!r}")
         for name in ("batch_size", "workers", "kid_subsets", "kid_subset_size", "is_splits",
                      "pr_k", "dc_k", "pr_max_samples"):
             value = getattr(self, name)
