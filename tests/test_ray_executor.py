@@ -49,7 +49,7 @@ def local_result(sets, model_path):
 
 def _same(a, b):
     ra, rb = a.results[0], b.results[0]
-    assert rb.n_images == ra.n_images == 10
+    assert rb.n_images == ra.n_images == 11
     assert rb.skipped == ra.skipped and len(ra.skipped) == 1
     assert b.reference["n_images"] == a.reference["n_images"] == 12
     for key in ("fid", "kid_mean", "kid_std", "precision", "recall", "density", "coverage"):

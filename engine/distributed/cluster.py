@@ -31,8 +31,9 @@ class ClusterInfo:
 
     @property
     def max_cpu_actors(self) -> int:
-        # one single-threaded session per core, one core left for decoding
-        return max(1, int(self.cpus) - 1)
+        # one single-threaded session per core; on CPU-only clusters Ray Data fuses the
+        # decode step into these actors, so no core is set aside for it
+        return max(1, int(self.cpus))
 
     @property
     def max_actors(self) -> int:

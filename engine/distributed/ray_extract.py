@@ -21,7 +21,7 @@ from ..errors import Cancelled, InputError
 from ..features import cache as feature_cache
 from ..features.pipeline import FEATURE_DIM, Extracted, _RunningFid
 from ..features.stats import FeatureStore
-from ..run.events import Progress, Rate
+from ..run.events import Message, Progress, Rate
 from . import ExecutorError
 from .cluster import connect
 from .moments import RunningMoments, moments_to_stats
@@ -156,6 +156,7 @@ def extract_into(workdir, source, preset, model, opts, role, index, emit, cancel
     moments = RunningMoments(FEATURE_DIM)
     skipped_new = list(source.refused)
     done = len(source.refused)
+    n_shards, nodes = 0, set()
     shards = _Shards(_dataset(ray, source, preset, model, opts, info)) if files else None
     try:
         while shards is not None:
@@ -188,6 +189,8 @@ def extract_into(workdir, source, preset, model, opts, role, index, emit, cancel
                 elif note:
                     notes[int(p)] = note
             moments.add(shard["n"], shard["sum"], shard["sum_outer"])
+            n_shards += 1
+            nodes.add(shard["node"])
             done += len(pos)
             images_per_s, eta = rate(done)
             fid_now = running.maybe(moments, moments.n) if moments.n >= 2 else None
@@ -213,6 +216,7 @@ def extract_into(workdir, source, preset, model, opts, role, index, emit, cancel
     stats = moments_to_stats(moments.n, moments.total, moments.outer)
     running.maybe(moments, moments.n, final=True)
     emit(Progress(role, index, "features", done, total, *rate(done), running.value, moments.n, ()))
+    emit(Message(f"{source.label}: {n_shards} shard(s) merged from {len(nodes)} Ray node(s)"))
     ok_files = [files[p] for p in order]
     skipped = list(source.refused) + [(files[p], problems[p]) for p in sorted(problems)]
     note_list = [(files[p], notes[p]) for p in sorted(notes)]

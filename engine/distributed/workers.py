@@ -61,6 +61,8 @@ class InferenceActor:
         self.model = InferenceModel(local, device, threads)
         if self.model.sha256 != model_sha256:
             raise RuntimeError("the model on this node differs from the driver's")
+        import ray
+        self.node = ray.get_runtime_context().get_node_id()
         self.batch_size = batch_size
         self.calls = 0
         self.kill_after, self.kill_marker = None, None
@@ -95,5 +97,5 @@ class InferenceActor:
                    "note": [str(s) for s in batch["note"]], "features": f,
                    "logits": np.concatenate(logits) if logits else None,
                    "n": n, "sum": total, "sum_outer": outer,
-                   "device": self.model.device.device, "pid": os.getpid()}
+                   "device": self.model.device.device, "node": self.node}
         return {"shard": np.array([pickle.dumps(payload, protocol=5)], dtype=object)}
