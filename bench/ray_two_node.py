@@ -7,7 +7,8 @@ its own temp folder and ports, waits until the cluster shows both (condition-bas
 fixed sleeps), then times on the same generated folders: a local run, and two Ray runs
 (the first starts the actors, the second finds the model files warm in the page cache).
 Checks FID and KID equal the local run (<= 1e-9 relative) and that shards came from both
-nodes, stops both nodes, and writes its section of bench/RESULTS.md.
+nodes, stops them (`ray stop`: every Ray process of this user on this machine), and writes
+its section of bench/RESULTS.md.
 """
 from __future__ import annotations
 
@@ -55,14 +56,17 @@ def start_cluster(cpus: int, store_mb: int, tmp: Path) -> tuple[str, list[str]]:
     common = [f"--num-cpus={cpus}", "--num-gpus=0", f"--object-store-memory={store_mb * 2**20}",
               "--disable-usage-stats"]
     env = dict(os.environ, RAY_BACKEND_LOG_LEVEL="error")
+
+    def ray_start(*argv):
+        proc = subprocess.run([RAY, "start", *argv], env=env, capture_output=True, text=True)
+        if proc.returncode:
+            raise RuntimeError(f"ray start failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
     # worker port ranges are picked far apart so the two nodes never collide
-    subprocess.run([RAY, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={gcs}",
-                    "--include-dashboard=false", f"--temp-dir={head_tmp}", *common,
-                    *node_args(free_ports(6) + [20000])], check=True, env=env, capture_output=True)
+    ray_start("--head", "--node-ip-address=127.0.0.1", f"--port={gcs}", "--include-dashboard=false",
+              f"--temp-dir={head_tmp}", *common, *node_args(free_ports(6) + [20000]))
     address = f"127.0.0.1:{gcs}"
-    subprocess.run([RAY, "start", f"--address={address}", "--node-ip-address=127.0.0.1",
-                    f"--temp-dir={node_tmp}", *common, *node_args(free_ports(6) + [21000])],
-                   check=True, env=env, capture_output=True)
+    ray_start(f"--address={address}", "--node-ip-address=127.0.0.1", f"--temp-dir={node_tmp}",
+              *common, *node_args(free_ports(6) + [21000]))
     return address, [str(head_tmp), str(node_tmp)]
 
 
@@ -112,7 +116,11 @@ def main() -> int:
     t = time.perf_counter()
     local = run(ref, [gen], opts, model_path=model_path)
     t_local = time.perf_counter() - t
+    print(f"local run: {t_local:.1f} s, FID {local.results[0].metrics['fid']:.10f}", flush=True)
 
+    # token authentication (Ray's default for `ray start --head`): the second node and this
+    # driver read the token the head wrote under ~/.ray
+    os.environ["RAY_AUTH_MODE"] = "token"
     tmp = Path(tempfile.mkdtemp(prefix="fidray_", dir="/tmp"))
     import ray
     address = None

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import ray
 
@@ -71,13 +72,34 @@ def test_ray_run_equals_local_run(ray_instance, sets, local_result, model_path):
     assert len({e.done for e in gen_progress}) >= 2
 
 
-def test_killed_actor_is_restarted_and_no_image_is_lost(ray_instance, sets, local_result, model_path,
-                                                        tmp_path, monkeypatch):
+def test_killed_actor_is_restarted_and_no_image_is_lost(ray_instance, sets, inference_model, tmp_path,
+                                                        monkeypatch):
+    from engine.features.pipeline import extract
+    from engine.features.presets import get_preset
+    from engine.inputs.sources import open_source
+    src, preset = open_source(sets[1]), get_preset("clean")
+    local = extract(src, preset, inference_model, OPTS, cache_root=tmp_path / "a")
     marker = tmp_path / "killed-once"
     monkeypatch.setenv(KILL_ENV, f"1:{marker}")
-    result = run(sets[0], [sets[1]], OPTS.replace(executor="ray"), model_path=model_path)
-    assert marker.exists()               # an actor really died after its first shard
-    _same(local_result, result)          # ...and its shard was retried: nothing dropped
+    on_ray = extract(src, preset, inference_model, OPTS.replace(executor="ray"), cache_root=tmp_path / "b")
+    assert marker.exists()               # an actor really died after its first shard...
+    assert on_ray.files == local.files and on_ray.skipped == local.skipped and on_ray.n == 11
+    np.testing.assert_allclose(on_ray.features, local.features, rtol=1e-6, atol=1e-7)   # ...nothing dropped
+    np.testing.assert_allclose(on_ray.stats.sigma, local.stats.sigma, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(on_ray.stats.mu, local.stats.mu, rtol=1e-9, atol=1e-12)
+
+
+def test_a_crash_that_repeats_is_reported_not_dropped(ray_instance, sets, inference_model, tmp_path,
+                                                      monkeypatch):
+    from engine.distributed import ExecutorError
+    from engine.features.pipeline import extract
+    from engine.features.presets import get_preset
+    from engine.inputs.sources import open_source
+    monkeypatch.setenv(KILL_ENV, "0:")    # every actor dies at its first shard, every time
+    with pytest.raises(ExecutorError, match="the Ray run failed"):
+        extract(open_source(sets[1]), get_preset("clean"), inference_model,
+                OPTS.replace(executor="ray"), cache_root=tmp_path)
+    assert not (tmp_path / "features").exists() and not list((tmp_path / "tmp").iterdir())  # no partial entry
 
 
 def test_cancel_stops_a_ray_run(ray_instance, sets, model_path):

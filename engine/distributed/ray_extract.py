@@ -28,6 +28,9 @@ from .moments import RunningMoments, moments_to_stats
 from .workers import KILL_ENV, InferenceActor, decode_prepare
 
 MAX_SHARD = 1024
+# A dying actor is restarted and its shard retried this many times; a crash that repeats
+# (e.g. out of memory on every try) then ends the run with Ray's reason instead of looping.
+MAX_RESTARTS = 3
 
 
 def shard_size(n_files: int, batch_size: int, actors: int) -> int:
@@ -53,6 +56,7 @@ def _dataset(ray, source, preset, model, opts, info):
         InferenceActor, batch_size=shard, batch_format="numpy",
         concurrency=(1, min(actors, math.ceil(len(files) / shard))),
         num_gpus=gpus, num_cpus=0 if gpus else 1,
+        max_restarts=MAX_RESTARTS, max_task_retries=MAX_RESTARTS,
         fn_constructor_kwargs={"model_path": str(model.path), "model_sha256": model.sha256,
                                "model_bytes": model_bytes, "device": device,
                                "threads": 0 if gpus else 1,
@@ -115,7 +119,8 @@ class _Shards:
         self.stop.set()
 
 
-def _first_line(exc: BaseException) -> str:
+def _summary(exc: BaseException) -> str:
+    # Ray's errors carry the remote traceback; its last line names the cause
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[-1] if text else ''}"
 
@@ -165,7 +170,7 @@ def extract_into(workdir, source, preset, model, opts, role, index, emit, cancel
             except (Cancelled, ExecutorError, InputError):
                 raise
             except Exception as exc:  # Ray's own errors (task/actor failures, lost nodes)
-                raise ExecutorError(f"the Ray run failed: {_first_line(exc)}") from None
+                raise ExecutorError(f"the Ray run failed: {_summary(exc)}") from None
             if shard is None:
                 break
             pos = shard["pos"]

@@ -16,7 +16,8 @@ from ..inputs.decode import FolderReader, ZipReader
 from .moments import shard_moments
 
 # Test hook: "K:MARKER" makes an inference actor exit abruptly after K batches, once per
-# marker file (the restarted actor finds the marker and carries on).
+# marker file (the restarted actor finds the marker and carries on); "K:" makes every actor
+# exit after K batches (a crash that repeats, so the run must end with an error).
 KILL_ENV = "FID_STUDIO_RAY_KILL_AFTER"
 
 
@@ -73,6 +74,8 @@ class InferenceActor:
     def _maybe_die(self) -> None:
         if self.kill_after is None or self.calls < self.kill_after:
             return
+        if not self.kill_marker:
+            os._exit(17)
         try:
             os.close(os.open(self.kill_marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
         except FileExistsError:
