@@ -113,6 +113,7 @@ def main() -> int:
     from engine.run.options import Options
     opts = Options(metrics=("fid", "kid"), batch_size=16, use_cache=False, kid_subsets=20, device="cpu")
 
+    load_before = os.getloadavg()[0]
     t = time.perf_counter()
     local = run(ref, [gen], opts, model_path=model_path)
     t_local = time.perf_counter() - t
@@ -165,7 +166,8 @@ def main() -> int:
         f"other work while measured), Python {platform.python_version()}, Ray {ray.__version__}, "
         f"CPU actors. Sets: {args.n} + {args.n} PNGs at 64 px, metrics FID + KID, batch 16.",
         "",
-        f"Cluster start (head + second node, both seen alive): {t_cluster:.1f} s; nodes: {nodes}.",
+        f"Cluster start (head + second node, both seen alive): {t_cluster:.1f} s; nodes: {nodes}. "
+        f"Load average (1 min) before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f}.",
         "",
         "| run | wall time (both sets) | vs local | FID | FID rel. diff | KID rel. diff | shards |",
         "|---|---|---|---|---|---|---|",

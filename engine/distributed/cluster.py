@@ -31,8 +31,8 @@ class ClusterInfo:
 
     @property
     def max_cpu_actors(self) -> int:
-        # one single-threaded session per core; on CPU-only clusters Ray Data fuses the
-        # decode step into these actors, so no core is set aside for it
+        # at most one single-threaded session per core; the pool starts with one actor and
+        # Ray Data grows it only while the decode tasks leave cores free
         return max(1, int(self.cpus))
 
     @property

@@ -14,6 +14,7 @@ import os
 import pickle
 import queue
 import threading
+import warnings
 
 import numpy as np
 
@@ -52,16 +53,19 @@ def _dataset(ray, source, preset, model, opts, info):
     gpus = 1.0 if device == "cuda" else 0.0
     actors = info.max_actors if gpus else info.max_cpu_actors
     shard = shard_size(len(files), opts.batch_size, actors)
-    return ds.map_batches(
-        InferenceActor, batch_size=shard, batch_format="numpy",
-        concurrency=(1, min(actors, math.ceil(len(files) / shard))),
-        num_gpus=gpus, num_cpus=0 if gpus else 1,
-        max_restarts=MAX_RESTARTS, max_task_retries=MAX_RESTARTS,
-        fn_constructor_kwargs={"model_path": str(model.path), "model_sha256": model.sha256,
-                               "model_bytes": model_bytes, "device": device,
-                               "threads": 0 if gpus else 1,
-                               "batch_size": opts.batch_size,
-                               "kill_after": os.environ.get(KILL_ENV)})
+    with warnings.catch_warnings():
+        # Ray 2.60 marks max_restarts / max_task_retries as deprecated pass-through remote
+        # arguments with no named replacement yet; they still apply (pinned version)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return ds.map_batches(
+            InferenceActor, batch_size=shard, batch_format="numpy",
+            concurrency=(1, min(actors, math.ceil(len(files) / shard))),
+            num_gpus=gpus, num_cpus=0 if gpus else 1,
+            max_restarts=MAX_RESTARTS, max_task_retries=MAX_RESTARTS,
+            fn_constructor_kwargs={"model_path": str(model.path), "model_sha256": model.sha256,
+                                   "model_bytes": model_bytes, "device": device,
+                                   "threads": 0 if gpus else 1, "batch_size": opts.batch_size,
+                                   "kill_after": os.environ.get(KILL_ENV)})
 
 
 class _Shards:
