@@ -18,6 +18,8 @@ from engine.run.options import Options
 from imagegen import make_folder
 
 ROOT = Path(__file__).resolve().parents[1]
+# Ray Data warns about its own deprecated context fields when it copies the context
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context")
 
 
 @pytest.fixture(scope="module")
