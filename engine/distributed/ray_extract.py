@@ -19,7 +19,6 @@ import warnings
 import numpy as np
 
 from ..errors import Cancelled, InputError
-from ..features import cache as feature_cache
 from ..features.pipeline import FEATURE_DIM, Extracted, _RunningFid
 from ..features.stats import FeatureStore
 from ..run.events import Message, Progress, Rate
@@ -132,11 +131,15 @@ def _summary(exc: BaseException) -> str:
 
 
 class _ByPosition:
-    """A float32 (n_files, dim) file indexed by position; ``compact`` writes the rows of the
-    readable images, in input order, to a FeatureStore (memory stays flat)."""
+    """A float32 (n_files, dim) array indexed by position, in a file when the run has a work
+    folder (else in memory, the engine's last resort); ``compact`` writes the rows of the
+    readable images, in input order, to a FeatureStore (memory stays flat with a folder)."""
 
     def __init__(self, path, n: int, dim: int):
         self.path, self.dim = path, dim
+        if path is None:
+            self.rows = np.zeros((max(1, n), dim), np.float32)
+            return
         with open(path, "wb") as fh:
             fh.truncate(max(1, n) * dim * 4)
         self.rows = np.memmap(path, np.float32, "r+", shape=(max(1, n), dim))
@@ -147,12 +150,18 @@ class _ByPosition:
             store.append(self.rows[order[a:a + 4096]])
         store.close()
         del self.rows
-        os.remove(self.path)
+        if self.path is not None:
+            os.remove(self.path)
         return store
 
 
+def _in(workdir, name):
+    return workdir / name if workdir is not None else None
+
+
 def extract_into(workdir, source, preset, model, opts, role, index, emit, cancel, ref_stats) -> Extracted:
-    """Ray counterpart of the local ``_extract_into``: same result, same cache entry."""
+    """Ray counterpart of the local ``_extract_into``: the same result, which ``extract``
+    then caches as it caches a local one."""
     info = connect(opts.ray_address)
     running = _RunningFid(ref_stats, opts.live_fid_budget)
     ray = __import__("ray")
@@ -162,7 +171,7 @@ def extract_into(workdir, source, preset, model, opts, role, index, emit, cancel
     seen = np.zeros(len(files), bool)
     ok = np.zeros(len(files), bool)
     problems, notes = {}, {}
-    feats_by_pos = _ByPosition(workdir / "features_by_position.f32", len(files), FEATURE_DIM)
+    feats_by_pos = _ByPosition(_in(workdir, "features_by_position.f32"), len(files), FEATURE_DIM)
     logits_by_pos = None
     moments = RunningMoments(FEATURE_DIM)
     skipped_new = list(source.refused)
@@ -190,7 +199,7 @@ def extract_into(workdir, source, preset, model, opts, role, index, emit, cancel
             feats_by_pos.rows[good] = shard["features"]
             if shard["logits"] is not None:
                 if logits_by_pos is None:
-                    logits_by_pos = _ByPosition(workdir / "logits_by_position.f32", len(files),
+                    logits_by_pos = _ByPosition(_in(workdir, "logits_by_position.f32"), len(files),
                                                 shard["logits"].shape[1])
                 logits_by_pos.rows[good] = shard["logits"]
             for p, problem, note in zip(pos, shard["problem"], shard["note"]):
@@ -222,8 +231,8 @@ def extract_into(workdir, source, preset, model, opts, role, index, emit, cancel
     if len(order) < 2:
         raise InputError(f"{source.label}: fewer than 2 readable images "
                          f"({total - len(order)} file(s) could not be used)")
-    feats = feats_by_pos.compact(order, workdir / "features.f32")
-    logit_store = logits_by_pos.compact(order, workdir / "logits.f32") if logits_by_pos else None
+    feats = feats_by_pos.compact(order, _in(workdir, "features.f32"))
+    logit_store = logits_by_pos.compact(order, _in(workdir, "logits.f32")) if logits_by_pos else None
     stats = moments_to_stats(moments.n, moments.total, moments.outer)
     running.maybe(moments, moments.n, final=True)
     emit(Progress(role, index, "features", done, total, *rate(done), running.value, moments.n, ()))
@@ -231,8 +240,5 @@ def extract_into(workdir, source, preset, model, opts, role, index, emit, cancel
     ok_files = [files[p] for p in order]
     skipped = list(source.refused) + [(files[p], problems[p]) for p in sorted(problems)]
     note_list = [(files[p], notes[p]) for p in sorted(notes)]
-    feature_cache.commit(workdir, n=feats.n, dim=FEATURE_DIM,
-                         logits_dim=(logit_store.dim if logit_store else None),
-                         files=ok_files, skipped=skipped, notes=note_list, stats=stats)
     return Extracted(feats.n, ok_files, skipped, note_list, stats, feats.open(),
                      logit_store.open() if logit_store else None, final_fid=running.final)
