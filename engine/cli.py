@@ -12,7 +12,7 @@ from . import APP_NAME, __version__
 from .atomic import check_writable, write_text
 from .errors import Cancelled, CancelToken, FidStudioError
 from .run.events import Message, Progress, SourceStarted
-from .run.options import ALL_METRICS, DEVICES, PRECISIONS, Options
+from .run.options import ALL_METRICS, DEVICES, EXECUTORS, PRECISIONS, Options
 from .features.presets import PRESETS
 
 
@@ -53,6 +53,7 @@ def _options_from(args) -> Options:
                    batch_size=args.batch_size, workers=args.workers if args.workers else Options().workers,
                    seed=args.seed, use_cache=not args.no_cache, shard=args.shard or "",
                    cache_limit_gb=args.cache_limit_gb, decode_processes=args.decode_processes,
+                   executor=args.executor, ray_address=args.ray_address,
                    live_fid_budget=0.02)  # no live plot here: the progress line needs few updates
 
 
@@ -74,6 +75,10 @@ def _add_common(p):
     p.add_argument("--shard", metavar="I/N", default="",
                    help="use only shard I of N (numbered from 1) of the sorted image list of each "
                    "image source (compute: of the generated sources); merge shards' stats with stats --merge")
+    p.add_argument("--executor", default="local", choices=EXECUTORS,
+                   help="where features are computed: this process, or a Ray cluster (needs ray[data])")
+    p.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="Ray cluster to join (default: RAY_ADDRESS, else a new local Ray instance)")
 
 
 def build_parser() -> argparse.ArgumentParser:

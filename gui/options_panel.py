@@ -11,11 +11,11 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QPushButton, QSpinBox, QToolButton, QVBoxLayout,
-                               QWidget)
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from engine.metrics import METRICS
-from engine.run.options import ALL_METRICS, DEFAULT_METRICS, Options
+from engine.run.options import ALL_METRICS, DEFAULT_METRICS, EXECUTORS, Options
 from engine.features.presets import PRESETS
 
 from .cache_panel import CacheSettings
@@ -30,6 +30,16 @@ WIDE = ("pr",)          # gets a row of its own
 DEVICE_LABELS = {"auto": "Auto (CUDA if usable)", "cuda": "CUDA (GPU)", "cpu": "CPU"}
 DEVICE_IDLE = "Provider: chosen when a run starts"
 CLASS_METRICS = ("gan-train", "gan-test")
+EXECUTOR_LABELS = {"local": "This computer", "ray": "Ray cluster"}
+
+
+def ray_missing_reason() -> str | None:
+    """Why the Ray executor cannot be chosen here, or None (Ray is optional, not bundled)."""
+    import importlib.util
+    from engine.distributed import RAY_REQUIREMENT
+    if importlib.util.find_spec("ray") is None:
+        return f"Ray is not installed (pip install '{RAY_REQUIREMENT}'); not part of the standalone app"
+    return None
 
 
 def _no_val_folder() -> str:
@@ -161,12 +171,30 @@ class OptionsPanel(QWidget):
         self.use_cache.setChecked(defaults.use_cache)
         self.use_cache.setToolTip("Features of an unchanged source, model and preset are read "
                                   "from the cache instead of recomputed")
+        self.executor = QComboBox()
+        for e in EXECUTORS:
+            self.executor.addItem(EXECUTOR_LABELS.get(e, e), e)
+        self.executor.setToolTip("Where features are computed: here, or spread over a Ray cluster "
+                                 "(same numbers either way)")
+        missing = ray_missing_reason()
+        if missing:
+            item = self.executor.model().item(EXECUTORS.index("ray"))
+            item.setEnabled(False)
+            item.setToolTip(missing)
+        self.ray_address = QLineEdit()
+        self.ray_address.setPlaceholderText("RAY_ADDRESS, else a local Ray instance")
+        self.ray_address.setToolTip("Address of the Ray cluster's head node, e.g. 10.0.0.5:6379; the "
+                                    "sources and the model must be readable at the same paths on every node")
+        self.executor.currentIndexChanged.connect(self._executor_changed)
         af.addRow("Batch size", self.batch)
         af.addRow("Worker threads", self.workers)
         af.addRow("Seed", self.seed)
         af.addRow("", self.use_cache)
         self.cache = CacheSettings()
         af.addRow("Cache limit", self.cache)
+        af.addRow("Run on", self.executor)
+        af.addRow("Ray address", self.ray_address)
+        self._executor_changed()
         self.advanced.setVisible(False)
         lay.addWidget(self.advanced)
         self._preset_changed()
@@ -177,6 +205,9 @@ class OptionsPanel(QWidget):
         s.setValue(value)
         s.setToolTip(tip)
         return s
+
+    def _executor_changed(self) -> None:
+        self.ray_address.setEnabled(self.executor.currentData() == "ray")
 
     def _toggle_advanced(self, on: bool) -> None:
         if on:
@@ -230,7 +261,9 @@ class OptionsPanel(QWidget):
         return Options(metrics=self.metrics(), preset=self.preset.currentData(),
                        device=self.device.currentData(), batch_size=self.batch.value(),
                        workers=self.workers.value(), seed=self.seed.value(),
-                       use_cache=self.use_cache.isChecked(), cache_limit_gb=self.cache.limit.value())
+                       use_cache=self.use_cache.isChecked(), cache_limit_gb=self.cache.limit.value(),
+                       executor=self.executor.currentData(),
+                       ray_address=self.ray_address.text().strip() or None)
 
     def set_device_status(self, text: str) -> None:
         self.device_status.setText(text or DEVICE_IDLE)
@@ -246,6 +279,8 @@ class OptionsPanel(QWidget):
         s.setValue("seed", self.seed.value())
         s.setValue("use_cache", self.use_cache.isChecked())
         s.setValue("cache_limit_gb", self.cache.limit.value())
+        s.setValue("executor", self.executor.currentData())
+        s.setValue("ray_address", self.ray_address.text().strip())
         s.setValue("advanced_open", self.adv_toggle.isChecked())
         s.setValue("gan_val_folder", self.val_folder.path)
         s.endGroup()
@@ -254,14 +289,15 @@ class OptionsPanel(QWidget):
         s.beginGroup("options")
         metrics = as_list(s.value("metrics")) if s.contains("metrics") else list(DEFAULT_METRICS)
         self.set_metrics([m for m in metrics if m in ALL_METRICS])
-        for combo, key in ((self.preset, "preset"), (self.device, "device")):
+        for combo, key in ((self.preset, "preset"), (self.device, "device"), (self.executor, "executor")):
             i = combo.findData(as_str(s.value(key)))
-            if i >= 0:
+            if i >= 0 and combo.model().item(i).isEnabled():
                 combo.setCurrentIndex(i)
         for spin, key in ((self.batch, "batch_size"), (self.workers, "workers"), (self.seed, "seed")):
             spin.setValue(as_int(s.value(key), spin.value()))
         self.use_cache.setChecked(as_bool(s.value("use_cache"), True))
         self.cache.limit.setValue(as_float(s.value("cache_limit_gb"), self.cache.limit.value()))
+        self.ray_address.setText(as_str(s.value("ray_address")) or "")
         self.adv_toggle.setChecked(as_bool(s.value("advanced_open"), False))
         val = as_str(s.value("gan_val_folder"))
         self.val_folder.set_path(val if val and Path(val).is_dir() else "")

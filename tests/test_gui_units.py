@@ -251,3 +251,23 @@ def test_warnings_cell_wraps_and_its_tooltip_lists_every_warning(qtbot):
     tip = item.toolTip()
     assert table.wordWrap() and tip.startswith("<qt>")
     assert all(w.split(":")[0] in tip for w in r.results[0].warnings)
+
+
+def test_executor_is_an_advanced_setting_saved_with_the_others(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("FID_STUDIO_DATA_DIR", str(tmp_path))
+    from gui.options_panel import OptionsPanel
+    from gui.settings import open_settings
+    panel = OptionsPanel()
+    qtbot.addWidget(panel)
+    assert panel.options().executor == "local" and not panel.ray_address.isEnabled()
+    panel.executor.setCurrentIndex(panel.executor.findData("ray"))   # Ray is installed for the tests
+    assert panel.ray_address.isEnabled()
+    panel.ray_address.setText(" 10.0.0.5:6379 ")
+    opts = panel.options()
+    assert (opts.executor, opts.ray_address) == ("ray", "10.0.0.5:6379")
+    s = open_settings()
+    panel.save_settings(s)
+    again = OptionsPanel()
+    qtbot.addWidget(again)
+    again.restore_settings(s)
+    assert (again.options().executor, again.options().ray_address) == ("ray", "10.0.0.5:6379")

@@ -160,6 +160,9 @@ def _unwritable_note(place, exc, used, use_cache) -> str:
 
 
 def _extract_into(workdir, source, preset, model, opts, role, index, emit, cancel, ref_stats):
+    if opts.executor == "ray":
+        from ..distributed.ray_extract import extract_into as extract_on_ray
+        return extract_on_ray(workdir, source, preset, model, opts, role, index, emit, cancel, ref_stats)
     feats = FeatureStore(workdir / "features.f32" if workdir else None, FEATURE_DIM)
     logit_store = None
     acc = MomentAccumulator(FEATURE_DIM)

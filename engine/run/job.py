@@ -160,9 +160,16 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
             check_stats_dim(src)
     preset = get_preset(opts.preset)
     wants_features = opts.wants_features
+    cluster = None
+    if wants_features and opts.executor == "ray":
+        from ..distributed.cluster import connect
+        cluster = connect(opts.ray_address)   # fails early, in one line, when Ray is missing
     if model is None and wants_features:
-        model = load_model(opts, model_path)
+        # on Ray the driver's session only supplies the model's identity; the actors run it
+        model = load_model(opts.replace(device="cpu") if cluster else opts, model_path)
     device, device_line = (model.device.device, model.device.line) if model else ("none", "no model needed")
+    if cluster is not None:
+        device, device_line = cluster.device(opts.device), cluster.line()
     emit(Message(device_line))
     workdirs = []
     run_notes: list = []    # said once per run, on every row: cache unwritable, damaged reference entry

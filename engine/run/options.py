@@ -15,6 +15,8 @@ ALL_METRICS = ("fid", "kid", "is", "pr", "ssim", "mse", "psnr", "gan-train", "ga
 DEFAULT_METRICS = ("fid", "kid")
 DEVICES = ("auto", "cuda", "cpu")
 PRECISIONS = ("fp32", "tf32", "fp16")   # fp32 is exact; the others are opt-in and drift
+# where feature extraction runs: this process, or a Ray cluster (optional package ray[data])
+EXECUTORS = ("local", "ray")
 
 
 def _default_workers() -> int:
@@ -46,6 +48,8 @@ class Options:
     cache_limit_gb: float = 20.0
     # "i/n": only shard i of n of each generated image source (engine/inputs/shards.py)
     shard: str = ""
+    executor: str = "local"
+    ray_address: str | None = None   # None: RAY_ADDRESS if set, else a local Ray instance
 
     def __post_init__(self):
         from ..features.presets import PRESETS  # late import: presets imports numpy-heavy resize code
@@ -63,6 +67,10 @@ class Options:
             raise OptionError(f"unknown precision {self.precision!r}; valid: {', '.join(PRECISIONS)}")
         if self.device not in DEVICES:
             raise OptionError(f"unknown device {self.device!r}; valid: {', '.join(DEVICES)}")
+        if self.executor not in EXECUTORS:
+            raise OptionError(f"unknown executor {self.executor!r}; valid: {', '.join(EXECUTORS)}")
+        if self.ray_address is not None and (not isinstance(self.ray_address, str) or not self.ray_address.strip()):
+            raise OptionError(f"option ray_address must be a non-empty string or None, got {self.ray_address!r}")
         for name in ("batch_size", "workers", "kid_subsets", "kid_subset_size", "is_splits",
                      "pr_k", "dc_k", "pr_max_samples"):
             value = getattr(self, name)

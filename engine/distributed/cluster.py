@@ -1,0 +1,86 @@
+"""Connecting to Ray and sizing the actor pool from what the cluster has.
+
+One connection per process: a caller (a test, a notebook) that already called ``ray.init``
+keeps its instance; otherwise we join ``--ray-address`` (or RAY_ADDRESS), or start a local
+instance. The engine package travels with the job (``py_modules``), so nodes need only
+FID Studio's requirements installed, not this checkout.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import ExecutorError, require_ray
+
+ENGINE_DIR = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    address: str
+    nodes: int
+    cpus: float
+    gpus: float
+    single_host: bool       # every node on the driver's host: the model file is read in place
+
+    @property
+    def actor_gpus(self) -> float:
+        return 1.0 if self.gpus >= 1 else 0.0
+
+    @property
+    def max_cpu_actors(self) -> int:
+        # at most one single-threaded session per core; the pool starts with one actor and
+        # Ray Data grows it only while the decode tasks leave cores free
+        return max(1, int(self.cpus))
+
+    @property
+    def max_actors(self) -> int:
+        # one model per GPU
+        return int(self.gpus) if self.gpus >= 1 else self.max_cpu_actors
+
+    def device(self, requested: str) -> str:
+        """The actors' device for the ``--device`` asked for (CUDA needs GPU actors)."""
+        if requested == "cuda" and not self.actor_gpus:
+            raise ExecutorError("CUDA was requested but the Ray cluster has no GPU; "
+                                "choose device 'auto' or 'cpu'")
+        return "cuda" if self.actor_gpus and requested != "cpu" else "cpu"
+
+    def line(self) -> str:
+        kind = f"{int(self.gpus)} GPU" if self.gpus >= 1 else "CPU"
+        return (f"Running on Ray at {self.address}: {self.nodes} node(s), {self.cpus:g} CPU(s), "
+                f"{kind} actors for the model")
+
+
+def _quiet(ray) -> None:
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False
+    ctx.print_on_execution_start = False
+    ctx.verbose_stats_logs = False
+    for name in ("ray", "ray.data"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def connect(address: str | None = None) -> ClusterInfo:
+    ray = require_ray()
+    if not ray.is_initialized():
+        # Ray's C++ core logs warnings to stderr (e.g. about actor restarts) that the user
+        # cannot act on; errors still show
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")
+        try:
+            ray.init(address=address or os.environ.get("RAY_ADDRESS") or None,
+                     include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
+                     runtime_env={"py_modules": [str(ENGINE_DIR)]})
+        except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
+            where = address or os.environ.get("RAY_ADDRESS") or "a new local instance"
+            raise ExecutorError(f"cannot connect to Ray ({where}): {str(exc).splitlines()[0]}") from None
+    _quiet(ray)
+    resources = ray.cluster_resources()
+    alive = [n for n in ray.nodes() if n.get("Alive")]
+    here = ray.util.get_node_ip_address()
+    ctx = ray.get_runtime_context()
+    addr = getattr(ctx, "gcs_address", None) or address or "local"
+    return ClusterInfo(address=str(addr), nodes=len(alive), cpus=float(resources.get("CPU", 0)),
+                       gpus=float(resources.get("GPU", 0)),
+                       single_host=all(n.get("NodeManagerAddress") == here for n in alive))
