@@ -171,7 +171,7 @@ def cmd_stats(args) -> int:
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as fh:
                 np.savez(fh, mu=ext.stats.mu, sigma=ext.stats.sigma, n=np.int64(ext.n),
-                         preset=np.str_(opts.preset), model_sha256=np.str_(model.sha256))
+                         preset=np.str_(opts.preset), model_sha256=np.str_(model.body_sha256))
     try:
         if ext.run_note:
             print(f"warning: {ext.run_note}", file=sys.stderr)

@@ -27,6 +27,7 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
+LOGITS = "logits_unbiased"  # the Inception Score head's output (no fc.bias)
 
 
 @lru_cache(maxsize=8)
@@ -112,15 +113,25 @@ class InferenceModel:
         outputs = [o.name for o in session.get_outputs()]
         if "features" not in outputs:
             raise ModelError(f"model {self.path} has no 'features' output (outputs: {outputs})")
-        self.has_logits = "logits" in outputs
-        self._outputs = ["features"] + (["logits"] if self.has_logits else [])
+        meta = session.get_modelmeta().custom_metadata_map
+        # the unbiased head (pool3 · Wᵀ) is appended to an unchanged body: features cached
+        # under the body's hash stay valid when the head is added
+        self.body_sha256 = meta.get("body_sha256") or self.sha256
+        self.has_logits = LOGITS in outputs
+        self.head_sha256 = meta.get("is_head_sha256") if self.has_logits else None
+        self.logits_note = None
+        if not self.has_logits and "logits" in outputs:
+            self.logits_note = ("this model's 'logits' include fc.bias, which the standard "
+                                "Inception Score leaves out; rebuild the model and add the head again")
+        self._outputs = ["features"] + ([LOGITS] if self.has_logits else [])
 
     def run(self, batch: np.ndarray):
         out = self.session.run(self._outputs, {self.input_name: np.ascontiguousarray(batch, np.float32)})
         return out[0], (out[1] if self.has_logits else None)
 
     def describe(self) -> dict:
-        return {"path": str(self.path), "sha256": self.sha256, "has_logits": self.has_logits}
+        return {"path": str(self.path), "sha256": self.sha256, "body_sha256": self.body_sha256,
+                "has_logits": self.has_logits, "is_head_sha256": self.head_sha256}
 
 
 def _preload_pip_cuda(ort) -> None:

@@ -30,7 +30,7 @@ class Options:
     seed: int = 0
     kid_subsets: int = 100
     kid_subset_size: int = 1000
-    is_splits: int = 10
+    is_splits: str = "ttur"   # "ttur": 10 equal splits in file order; "adm": splits of 5,000
     pr_k: int = 3
     dc_k: int = 5
     pr_max_samples: int = 10000
@@ -53,7 +53,10 @@ class Options:
             raise OptionError(f"unknown preset {self.preset!r}; valid: {', '.join(PRESETS)}")
         if self.device not in DEVICES:
             raise OptionError(f"unknown device {self.device!r}; valid: {', '.join(DEVICES)}")
-        for name in ("batch_size", "workers", "kid_subsets", "kid_subset_size", "is_splits",
+        from ..metrics.inception_score import SPLIT_CONVENTIONS
+        if self.is_splits not in SPLIT_CONVENTIONS:
+            raise OptionError(f"unknown is_splits {self.is_splits!r}; valid: {', '.join(SPLIT_CONVENTIONS)}")
+        for name in ("batch_size", "workers", "kid_subsets", "kid_subset_size",
                      "pr_k", "dc_k", "pr_max_samples"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
