@@ -86,6 +86,7 @@ def short_reason(why: str) -> str:
 
 class OptionsPanel(QWidget):
     changed = Signal()
+    enable_is_requested = Signal()      # "Enable Inception Score…" clicked
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -112,9 +113,15 @@ class OptionsPanel(QWidget):
         self.hint.setObjectName("hint")
         self.hint.setWordWrap(True)
         grid.addWidget(self.hint, row, 0, 1, 3)
+        self.enable_is_button = QPushButton("Enable Inception Score…")
+        self.enable_is_button.setToolTip("Download pytorch-fid's official weights (about 91 MB, "
+                                         "hash-checked) or pick the file, and add the classifier head")
+        self.enable_is_button.setVisible(False)
+        self.enable_is_button.clicked.connect(self.enable_is_requested)
+        grid.addWidget(self.enable_is_button, row + 1, 0, 1, 2)
         self.val_folder = ValFolderPicker()
         self.val_folder.setVisible(False)
-        grid.addWidget(self.val_folder, row + 1, 0, 1, 3)
+        grid.addWidget(self.val_folder, row + 2, 0, 1, 3)
         self.changed.connect(self._update_val_folder)
         lay.addWidget(box)
         self.reasons: dict[str, str | None] = {}
@@ -203,6 +210,7 @@ class OptionsPanel(QWidget):
             lines.append(note)
         self.hint.setText("\n".join(lines))
         self.hint.setVisible(bool(lines))
+        self.enable_is_button.setVisible(bool(getattr(reasons.get("is"), "offer_enable", False)))
         self._update_val_folder()
 
     def _update_val_folder(self) -> None:

@@ -112,7 +112,7 @@ def _fetch(url, part: Path, progress: Progress, cancelled, timeout: float) -> No
         ctype = resp.headers.get("Content-Type", "")
         if "text/html" in ctype.lower():
             part.unlink(missing_ok=True)
-            raise DownloadError(f"{url} sent a web page ({ctype}) instead of the weights file "
+            raise DownloadError(f"{url} sent a web page instead of the weights file ({ctype}) "
                                 "(a proxy login or captive portal?); nothing was kept")
         length = resp.headers.get("Content-Length")
         resumed = resp.status == 206 and (resp.headers.get("Content-Range") or "").startswith(

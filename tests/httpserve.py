@@ -9,6 +9,8 @@ Routes (``server.url(path)``):
   /sniff/<name>     a login page sent as application/octet-stream
   /missing          404
   /slow             accepts and never answers (until the server stops)
+  /trickle/<name>   the bytes in 64 KB pieces, each after the server's pace event fires
+                    (``server.pace.set()`` lets everything through), to test Cancel
 A proxy mode (``proxy=True``) answers requests for any host with an absolute URL the same
 way, recording them, like an HTTP proxy.
 """
@@ -27,6 +29,7 @@ class LocalServer:
         self.requests: list[tuple[str, dict]] = []  # (request line path, headers)
         self.cut_done: set[str] = set()
         self.stop_event = threading.Event()
+        self.pace = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -46,6 +49,21 @@ class LocalServer:
                     ctype = "text/html; charset=utf-8" if kind == "html" else "application/octet-stream"
                     return self._send(200, LOGIN_PAGE, ctype)
                 data = server.files.get(name)
+                if kind == "trickle" and data is not None:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    try:
+                        for i in range(0, len(data), 1 << 16):
+                            self.wfile.write(data[i:i + (1 << 16)])
+                            self.wfile.flush()
+                            server.pace.wait(0.05)
+                            if server.stop_event.is_set():
+                                return
+                    except OSError:  # the client hung up (cancelled)
+                        pass
+                    return
                 if data is None or kind not in ("file", "norange", "cut"):
                     return self._send(404, b"not found", "text/plain")
                 if kind == "cut" and name not in server.cut_done:
