@@ -28,7 +28,7 @@ class Reason(str):
         return obj
 
 
-IS_UNAVAILABLE = Reason(IS_REASON, "the model has no classifier head yet (Enable Inception Score…)")
+IS_UNAVAILABLE = Reason(IS_REASON, "the model has no classifier head yet")
 IS_UNAVAILABLE.offer_enable = True   # the options panel shows "Enable Inception Score…" for it
 
 

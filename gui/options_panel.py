@@ -163,6 +163,11 @@ class OptionsPanel(QWidget):
                                 "(results do not depend on it; memory does)")
         self.workers = self._spin(1, 64, defaults.workers, "threads decoding and resizing images")
         self.seed = self._spin(0, 2**31 - 1, defaults.seed, "seed for KID subsets and subsampling")
+        self.is_splits = QComboBox()
+        self.is_splits.addItem("TTUR: 10 equal splits in file order", "ttur")
+        self.is_splits.addItem("ADM: splits of 5,000 images", "adm")
+        self.is_splits.setToolTip("Inception Score splits: TTUR / torch-fidelity (default) or the "
+                                  "ADM evaluator's; recorded in the result")
         self.use_cache = QCheckBox("Reuse cached features")
         self.use_cache.setChecked(defaults.use_cache)
         self.use_cache.setToolTip("Features of an unchanged source, model and preset are read "
@@ -170,6 +175,7 @@ class OptionsPanel(QWidget):
         af.addRow("Batch size", self.batch)
         af.addRow("Worker threads", self.workers)
         af.addRow("Seed", self.seed)
+        af.addRow("IS splits", self.is_splits)
         af.addRow("", self.use_cache)
         self.advanced.setVisible(False)
         lay.addWidget(self.advanced)
@@ -233,7 +239,7 @@ class OptionsPanel(QWidget):
         return Options(metrics=self.metrics(), preset=self.preset.currentData(),
                        device=self.device.currentData(), batch_size=self.batch.value(),
                        workers=self.workers.value(), seed=self.seed.value(),
-                       use_cache=self.use_cache.isChecked())
+                       is_splits=self.is_splits.currentData(), use_cache=self.use_cache.isChecked())
 
     def set_device_status(self, text: str) -> None:
         self.device_status.setText(text or DEVICE_IDLE)
@@ -244,6 +250,7 @@ class OptionsPanel(QWidget):
         s.setValue("metrics", [m for m, cb in self.checks.items() if cb.isChecked()])
         s.setValue("preset", self.preset.currentData())
         s.setValue("device", self.device.currentData())
+        s.setValue("is_splits", self.is_splits.currentData())
         s.setValue("batch_size", self.batch.value())
         s.setValue("workers", self.workers.value())
         s.setValue("seed", self.seed.value())
@@ -256,7 +263,7 @@ class OptionsPanel(QWidget):
         s.beginGroup("options")
         metrics = as_list(s.value("metrics")) if s.contains("metrics") else list(DEFAULT_METRICS)
         self.set_metrics([m for m in metrics if m in ALL_METRICS])
-        for combo, key in ((self.preset, "preset"), (self.device, "device")):
+        for combo, key in ((self.preset, "preset"), (self.device, "device"), (self.is_splits, "is_splits")):
             i = combo.findData(as_str(s.value(key)))
             if i >= 0:
                 combo.setCurrentIndex(i)

@@ -41,7 +41,7 @@ def _serve(monkeypatch, server, route, data):
 def test_is_greyed_out_with_an_enable_action(window):
     assert not window.options.checks["is"].isEnabled()
     assert window.options.enable_is_button.isVisibleTo(window)
-    assert "Enable Inception Score" in window.options.hint.text()
+    assert "no classifier head" in window.options.hint.text()
     assert window.act_enable_is.text() == "Enable &Inception Score…"
 
 

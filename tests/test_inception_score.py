@@ -106,7 +106,7 @@ def test_adm_splits_on_constructed_logits():
 def test_uneven_ttur_splits_follow_torch_fidelity():
     logits = np.random.default_rng(1).standard_normal((23, 1008)) * 4
     v = isc.compute(logits, "ttur")
-    assert v.split_sizes == (2, 2, 3, 2, 2, 2, 2, 2, 3, 3)
+    assert v.split_sizes == (2, 2, 2, 3, 2, 2, 3, 2, 2, 3)  # k*23//10 boundaries
     assert (v.mean, v.std) == pytest.approx(_oracle_torch_fidelity(logits), rel=1e-12)
 
 
@@ -134,3 +134,13 @@ def test_without_head_is_is_null_with_the_way_to_enable_it(model_path, tmp_path)
               model_path=model_path, cache_root=tmp_path).results[0]
     assert res.metrics["is_mean"] is None and res.metrics["is_std"] is None
     assert any("model add-is-head" in w for w in res.warnings)
+
+
+def test_cli_is_splits_flag():
+    from engine.cli import _options_from, build_parser
+    parser = build_parser()
+    args = parser.parse_args(["compute", "ref", "gen", "--metrics", "is", "--is-splits", "adm"])
+    assert _options_from(args).is_splits == "adm"
+    assert _options_from(parser.parse_args(["compute", "ref", "gen"])).is_splits == "ttur"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["compute", "ref", "gen", "--is-splits", "5000"])

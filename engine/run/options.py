@@ -53,7 +53,9 @@ class Options:
             raise OptionError(f"unknown preset {self.preset!r}; valid: {', '.join(PRESETS)}")
         if self.device not in DEVICES:
             raise OptionError(f"unknown device {self.device!r}; valid: {', '.join(DEVICES)}")
-        from ..metrics.inception_score import SPLIT_CONVENTIONS
+        from ..metrics.inception_score import SPLIT_CONVENTIONS, TTUR_SPLITS
+        if self.is_splits == TTUR_SPLITS and not isinstance(self.is_splits, bool):
+            object.__setattr__(self, "is_splits", "ttur")  # older saved options: is_splits=10
         if self.is_splits not in SPLIT_CONVENTIONS:
             raise OptionError(f"unknown is_splits {self.is_splits!r}; valid: {', '.join(SPLIT_CONVENTIONS)}")
         for name in ("batch_size", "workers", "kid_subsets", "kid_subset_size",
