@@ -206,7 +206,7 @@ def cmd_stats(args) -> int:
         if ext.run_note:
             print(f"warning: {ext.run_note}", file=sys.stderr)
         _write_outputs([(args.output, lambda path: stats_file.write(path, stats_file.stats_arrays(
-            ext.raw_moments(), ext.stats, preset=opts.preset, model_sha256=model.sha256, files=ext.files,
+            ext.raw_moments(), ext.stats, preset=opts.preset, model_sha256=model.body_sha256, files=ext.files,
             shard=opts.shard, precision=opts.precision)))])
     finally:
         if ext.workdir:

@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         self.watcher.ready.connect(self._watch_ready)
         self.watcher.status.connect(self.watch_status.setText)
         self.sources.changed.connect(self.update_availability)
+        self.options.enable_is_requested.connect(self.enable_is_dialog)
         self.sources.watch_box.toggled.connect(self._toggle_watch)
         self.options.set_reasons(reasons(self.model, None, []))
         self.restore_settings()
@@ -175,6 +176,8 @@ class MainWindow(QMainWindow):
         self.act_export = act(file_menu, "&Export…", lambda: self.export_dialog(self.current), "Ctrl+E")
         file_menu.addSeparator()
         act(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.act_enable_is = act(self.menuBar().addMenu("&Model"), "Enable &Inception Score…",
+                                 self.enable_is_dialog)
         self.act_run = act(run_menu, "&Run", lambda: self.start_run(), "Ctrl+R")
         self.act_cancel = act(run_menu, "&Cancel", self.cancel_run, "Esc")
 
@@ -185,6 +188,22 @@ class MainWindow(QMainWindow):
             self.sources.choose_reference_folder()
         else:
             self.sources.choose_generated_folder()
+
+    def enable_is_dialog(self, source=None):
+        """Open "Enable Inception Score…" (non-modal); IS becomes available when it ends."""
+        from .enable_is_dialog import EnableIsDialog
+        dlg = EnableIsDialog(self.model.path, self, pool=self.pool, source=source)
+        dlg.enabled.connect(self._is_enabled)
+        self.is_dialog = dlg
+        dlg.open()
+        return dlg
+
+    def _is_enabled(self, prov) -> None:
+        self.model = model_info()
+        self.update_availability()
+        if self.model.has_logits:
+            self.options.checks["is"].setChecked(True)
+        self.statusBar().showMessage("Inception Score enabled: the model now has the classifier head", 10000)
 
     def update_availability(self) -> None:
         scans = self.sources.scans

@@ -1,6 +1,7 @@
 """Which metrics can run with the current model and sources, and if not, why (no Qt).
 
-IS needs the classifier head (the model's provenance file says whether it has one);
+IS needs the unbiased classifier head (the model's provenance file says whether it has one;
+the options panel then offers "Enable Inception Score…");
 KID and precision/recall need reference images, not a stats file; paired metrics need
 images on both sides whose names pair (engine.run.pairs.pairability).
 """
@@ -27,7 +28,8 @@ class Reason(str):
         return obj
 
 
-IS_UNAVAILABLE = Reason(IS_REASON, "the model has no classifier head (hover for how to add it)")
+IS_UNAVAILABLE = Reason(IS_REASON, "the model has no classifier head yet")
+IS_UNAVAILABLE.offer_enable = True   # the options panel shows "Enable Inception Score…" for it
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,8 @@ def model_info() -> ModelInfo:
     has_logits = False
     try:
         prov = json.loads(models.provenance_path(path).read_text())
-        has_logits = bool(prov.get("has_logits"))
+        # only the standard unbiased head counts (an old build's biased 'logits' does not)
+        has_logits = "logits_unbiased" in (prov.get("outputs") or {})
     except (OSError, ValueError):
         pass    # no provenance file: assume the plain FID model (IS off, says why)
     return ModelInfo(str(path), has_logits)

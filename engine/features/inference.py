@@ -37,6 +37,7 @@ def cuda_provider_options(precision: str = "fp32") -> dict:
     the same kernels on every run (an exhaustive search may time its way to another)."""
     return {"device_id": "0", "use_tf32": "1" if precision == "tf32" else "0",
             "cudnn_conv_algo_search": "HEURISTIC", "do_copy_in_default_stream": "1"}
+LOGITS = "logits_unbiased"  # the Inception Score head's output (no fc.bias)
 
 
 @lru_cache(maxsize=8)
@@ -134,8 +135,17 @@ class InferenceModel:
         outputs = [o.name for o in session.get_outputs()]
         if "features" not in outputs:
             raise ModelError(f"model {self.path} has no 'features' output (outputs: {outputs})")
-        self.has_logits = "logits" in outputs
-        self._outputs = ["features"] + (["logits"] if self.has_logits else [])
+        meta = session.get_modelmeta().custom_metadata_map
+        # the unbiased head (pool3 · Wᵀ) is appended to an unchanged body: features cached
+        # under the body's hash stay valid when the head is added
+        self.body_sha256 = meta.get("body_sha256") or self.sha256
+        self.has_logits = LOGITS in outputs
+        self.head_sha256 = meta.get("is_head_sha256") if self.has_logits else None
+        self.logits_note = None
+        if not self.has_logits and "logits" in outputs:
+            self.logits_note = ("this model's 'logits' include fc.bias, which the standard "
+                                "Inception Score leaves out; rebuild the model and add the head again")
+        self._outputs = ["features"] + ([LOGITS] if self.has_logits else [])
         self.provider_options = _applied_options(session)
         use_binding = (choice.device == "cuda") if io_binding is None else io_binding
         self._bound = None
@@ -161,7 +171,8 @@ class InferenceModel:
         return out[0], (out[1] if self.has_logits else None)
 
     def describe(self) -> dict:
-        return {"path": str(self.path), "sha256": self.sha256, "has_logits": self.has_logits,
+        return {"path": str(self.path), "sha256": self.sha256, "body_sha256": self.body_sha256,
+                "has_logits": self.has_logits, "is_head_sha256": self.head_sha256,
                 "precision": self.precision, "fp32_sha256": self.fp32_sha256,
                 "provider_options": self.provider_options, "io_binding": self.io_binding}
 

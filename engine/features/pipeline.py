@@ -97,15 +97,22 @@ def extract(source, preset, model, opts, *, role="generated", index=0, on_event=
     reason is in ``run_note``). With ``use_cache`` off nothing is written under the cache."""
     cancel = cancel or CancelToken()
     emit = on_event or (lambda e: None)
-    key = feature_cache.cache_key(source, model.sha256 + ("+logits" if model.has_logits else "")
-                                  + getattr(model, "cache_tag", ""), preset.name)
+    # pool3 features are keyed by the network body's hash: adding the IS head keeps them valid
+    # (a float16 copy of the model has its own numbers, so its own hash)
+    base = model.sha256 if getattr(model, "precision", "fp32") == "fp16" else model.body_sha256
+    key = feature_cache.cache_key(source, base + getattr(model, "cache_tag", ""), preset.name)
     cache_note = run_note = None
     if opts.use_cache:
         hit, cache_note = feature_cache.lookup(key, cache_root)
-        if hit is not None:
+        head = getattr(model, "head_sha256", None)
+        logits_ok = hit is not None and hit.logits is not None and hit.logits_head == head
+        # pool3 features stay valid across a head change; logits only from the same head.
+        # A run that wants IS re-extracts an entry that lacks its logits (and replaces it).
+        wants_logits = model.has_logits and "is" in opts.metrics
+        if hit is not None and (logits_ok or not wants_logits):
             cache_limit.touch(hit.folder)
             return Extracted(hit.n, hit.files, hit.skipped, hit.notes, hit.stats, hit.features,
-                             hit.logits, from_cache=True, moments=hit.moments)
+                             hit.logits if logits_ok else None, from_cache=True, moments=hit.moments)
     places = (["cache"] if opts.use_cache else []) + ["temp", "memory"]
     first_failure = None
     for place in places:
@@ -132,7 +139,9 @@ def extract(source, preset, model, opts, *, role="generated", index=0, on_event=
             feature_cache.commit(workdir, n=result.n, dim=FEATURE_DIM,
                                  logits_dim=(result.logits.shape[1] if result.logits is not None else None),
                                  files=result.files, skipped=result.skipped, notes=result.notes,
-                                 stats=result.stats, moments=result.moments)
+                                 stats=result.stats, moments=result.moments,
+                                 logits_head=(getattr(model, "head_sha256", None)
+                                              if result.logits is not None else None))
             folder = feature_cache.publish(workdir, key, cache_root)
             cache_limit.touch(folder)
             cache_limit.evict(cache_root or feature_cache.cache_root(), opts.cache_limit_gb * cache_limit.GB,

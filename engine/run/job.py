@@ -90,11 +90,28 @@ def _feature_metrics(opts, ref, gen, model, res: SourceResult):
             pv = prdc.compute(real, fake, opts.pr_k, opts.dc_k)
             m.update(precision=pv.precision, recall=pv.recall, density=pv.density, coverage=pv.coverage)
     if "is" in opts.metrics:
-        if gen.logits is None:
-            w.append("IS not available: " + inception_score.UNAVAILABLE_REASON)
-        else:
-            iv = inception_score.compute(gen.logits, opts.is_splits)
-            m["is_mean"], m["is_std"] = iv.mean, iv.std
+        _inception_score(opts, gen, model, res)
+
+
+def _inception_score(opts, gen, model, res: SourceResult):
+    if gen.logits is None:
+        note = getattr(model, "logits_note", None) if model is not None else None
+        reason = ("a stats file has no per-image logits" if getattr(gen, "features", None) is None
+                  else note or inception_score.UNAVAILABLE_REASON)
+        res.warnings.append("IS not available: " + reason)
+        return
+    try:
+        iv = inception_score.compute(gen.logits, opts.is_splits)
+    except ValueError as exc:
+        res.warnings.append(f"IS not computed: {exc}")
+        return
+    res.metrics["is_mean"], res.metrics["is_std"] = iv.mean, iv.std
+    res.extras.update(is_splits=iv.convention, is_n_splits=iv.splits,
+                      is_split_sizes=list(iv.split_sizes),
+                      is_logits="logits_unbiased (pool3 · fc.weightᵀ, no fc.bias)")
+    if iv.convention == "adm" and iv.splits == 1 and gen.n < inception_score.ADM_SPLIT_SIZE:
+        res.warnings.append(f"IS (ADM splits of {inception_score.ADM_SPLIT_SIZE}): only {gen.n} "
+                            "images, so one split and no spread")
 
 
 # metric keys -> the name a warning uses for them, for the "null needs a reason" rule

@@ -36,7 +36,7 @@ class Options:
     decode_processes: bool = False
     kid_subsets: int = 100
     kid_subset_size: int = 1000
-    is_splits: int = 10
+    is_splits: str = "ttur"   # "ttur": 10 equal splits in file order; "adm": splits of 5,000
     pr_k: int = 3
     dc_k: int = 5
     pr_max_samples: int = 10000
@@ -71,7 +71,12 @@ class Options:
             raise OptionError(f"unknown executor {self.executor!r}; valid: {', '.join(EXECUTORS)}")
         if self.ray_address is not None and (not isinstance(self.ray_address, str) or not self.ray_address.strip()):
             raise OptionError(f"option ray_address must be a non-empty string or None, got {self.ray_address!r}")
-        for name in ("batch_size", "workers", "kid_subsets", "kid_subset_size", "is_splits",
+        from ..metrics.inception_score import SPLIT_CONVENTIONS, TTUR_SPLITS
+        if self.is_splits == TTUR_SPLITS and not isinstance(self.is_splits, bool):
+            object.__setattr__(self, "is_splits", "ttur")  # older saved options: is_splits=10
+        if self.is_splits not in SPLIT_CONVENTIONS:
+            raise OptionError(f"unknown is_splits {self.is_splits!r}; valid: {', '.join(SPLIT_CONVENTIONS)}")
+        for name in ("batch_size", "workers", "kid_subsets", "kid_subset_size",
                      "pr_k", "dc_k", "pr_max_samples"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
