@@ -25,6 +25,7 @@ from ..errors import DeviceError, ModelError
 # environment stops both. A user who wants telemetry can set ORT_DISABLE_TELEMETRY=0.
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
+SPATIAL = "mixed_6_conv"  # sFID's spatial features (N, 2023); models built before sFID lack it
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 
@@ -113,14 +114,22 @@ class InferenceModel:
         if "features" not in outputs:
             raise ModelError(f"model {self.path} has no 'features' output (outputs: {outputs})")
         self.has_logits = "logits" in outputs
+        self.has_spatial = SPATIAL in outputs
         self._outputs = ["features"] + (["logits"] if self.has_logits else [])
 
     def run(self, batch: np.ndarray):
         out = self.session.run(self._outputs, {self.input_name: np.ascontiguousarray(batch, np.float32)})
         return out[0], (out[1] if self.has_logits else None)
 
+    def run_outputs(self, batch: np.ndarray, spatial: bool = False) -> dict:
+        """{"features", "logits" (when the head exists), SPATIAL (when asked)}: one pass."""
+        names = self._outputs + ([SPATIAL] if spatial and self.has_spatial else [])
+        out = self.session.run(names, {self.input_name: np.ascontiguousarray(batch, np.float32)})
+        return dict(zip(names, out))
+
     def describe(self) -> dict:
-        return {"path": str(self.path), "sha256": self.sha256, "has_logits": self.has_logits}
+        return {"path": str(self.path), "sha256": self.sha256, "has_logits": self.has_logits,
+                "has_spatial": self.has_spatial}
 
 
 def _preload_pip_cuda(ort) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import cache as feature_cache
+from .inference import SPATIAL
 from ..inputs.decode import reader_for
 from ..errors import CancelToken, InputError
 from ..run.events import Progress, Rate
@@ -23,6 +24,7 @@ from .ordered_pool import ordered_map
 from .stats import FeatureStore, MomentAccumulator, open_rows
 
 FEATURE_DIM = 2048
+SPATIAL_DIM = 2023  # sFID: 7 channels x 17 x 17 of mixed_6's first branch
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Extracted:
     run_note: str | None = None    # the cache could not be written (said once per run)
     workdir: object = None     # set when not cached: the job removes it when done
     final_fid: object = None   # FidValue against the reference stats, computed at the end
+    spatial_stats: fid_metric.GaussianStats | None = None  # sFID moments, when asked for
 
 
 class _RunningFid:
@@ -86,12 +89,18 @@ def extract(source, preset, model, opts, *, role="generated", index=0, on_event=
     cancel = cancel or CancelToken()
     emit = on_event or (lambda e: None)
     key = feature_cache.cache_key(source, model.sha256 + ("+logits" if model.has_logits else ""), preset.name)
+    # sFID's moments are accumulated only when asked for (they cost as much as pool3's)
+    spatial = "sfid" in opts.metrics and getattr(model, "has_spatial", False)
     cache_note = run_note = None
     if opts.use_cache:
         hit, cache_note = feature_cache.lookup(key, cache_root)
+        if hit is not None and spatial and not hit.has_spatial:
+            feature_cache.discard(key, cache_root)
+            hit, cache_note = None, ("feature cache entry had no sFID statistics (made before "
+                                     "sFID or without it); recomputed")
         if hit is not None:
             return Extracted(hit.n, hit.files, hit.skipped, hit.notes, hit.stats, hit.features,
-                             hit.logits, from_cache=True)
+                             hit.logits, from_cache=True, spatial_stats=hit.spatial_stats)
     places = (["cache"] if opts.use_cache else []) + ["temp", "memory"]
     first_failure = None
     for place in places:
@@ -101,7 +110,8 @@ def extract(source, preset, model, opts, *, role="generated", index=0, on_event=
                 workdir = feature_cache.new_workdir(cache_root)
             elif place == "temp":
                 workdir = feature_cache.temp_workdir()
-            result = _extract_into(workdir, source, preset, model, opts, role, index, emit, cancel, ref_stats)
+            result = _extract_into(workdir, source, preset, model, opts, role, index, emit, cancel, ref_stats,
+                                   spatial)
         except BaseException as exc:
             if workdir is not None:
                 shutil.rmtree(workdir, ignore_errors=True)
@@ -118,7 +128,7 @@ def extract(source, preset, model, opts, *, role="generated", index=0, on_event=
             feature_cache.commit(workdir, n=result.n, dim=FEATURE_DIM,
                                  logits_dim=(result.logits.shape[1] if result.logits is not None else None),
                                  files=result.files, skipped=result.skipped, notes=result.notes,
-                                 stats=result.stats)
+                                 stats=result.stats, spatial_stats=result.spatial_stats)
             folder = feature_cache.publish(workdir, key, cache_root)
         except OSError as exc:
             if not feature_cache.is_unwritable(exc):
@@ -142,10 +152,12 @@ def _unwritable_note(place, exc, used, use_cache) -> str:
     return f"{head}{where} cannot be written ({exc.strerror or exc}); this run kept its features in {fallback}"
 
 
-def _extract_into(workdir, source, preset, model, opts, role, index, emit, cancel, ref_stats):
+def _extract_into(workdir, source, preset, model, opts, role, index, emit, cancel, ref_stats,
+                  spatial=False):
     feats = FeatureStore(workdir / "features.f32" if workdir else None, FEATURE_DIM)
     logit_store = None
     acc = MomentAccumulator(FEATURE_DIM)
+    acc_s = MomentAccumulator(SPATIAL_DIM) if spatial else None
     running = _RunningFid(ref_stats, opts.live_fid_budget)
     skipped = list(source.refused)
     notes = []
@@ -164,9 +176,12 @@ def _extract_into(workdir, source, preset, model, opts, role, index, emit, cance
 
     def run_batch():
         nonlocal logit_store
-        f, lg = model.run(np.stack(batch))
+        out = model.run_outputs(np.stack(batch), spatial=spatial)
+        f, lg = out["features"], out.get("logits")
         feats.append(f)
         acc.add(f)
+        if acc_s is not None:
+            acc_s.add(out[SPATIAL])
         if lg is not None:
             if logit_store is None:
                 logit_store = FeatureStore(workdir / "logits.f32" if workdir else None, lg.shape[1])
@@ -204,9 +219,11 @@ def _extract_into(workdir, source, preset, model, opts, role, index, emit, cance
         raise InputError(f"{source.label}: fewer than 2 readable images "
                          f"({len(skipped)} file(s) could not be used)")
     stats = acc.stats()
+    spatial_stats = acc_s.stats() if acc_s is not None else None
     report(final=True)
     feats.close()
     if logit_store is not None:
         logit_store.close()
     return Extracted(feats.n, ok_files, skipped, notes, stats, feats.open(),
-                     logit_store.open() if logit_store else None, final_fid=running.final)
+                     logit_store.open() if logit_store else None, final_fid=running.final,
+                     spatial_stats=spatial_stats)
