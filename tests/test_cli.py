@@ -25,7 +25,7 @@ def test_compute_prints_json_with_stable_keys(tmp_path, model_path):
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert KEYS <= set(data) and data["preset"] == "clean" and data["device"] == "cpu"
-    assert set(data["model"]) == {"path", "sha256", "has_logits"} and len(data["model"]["sha256"]) == 64
+    assert set(data["model"]) == {"path", "sha256", "has_logits", "has_spatial"} and len(data["model"]["sha256"]) == 64
     r = data["results"][0]
     assert {"path", "n_images", "skipped", "warnings", "metrics"} <= set(r)
     assert METRIC_KEYS <= set(r["metrics"])

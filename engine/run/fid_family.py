@@ -35,9 +35,9 @@ def compute(opts, ref, gen, model, res, cancel=None) -> None:
                                          "slope": v.slope, "seed": opts.seed,
                                          "seconds": round(time.perf_counter() - t, 3)}
     if "fid_ci" in opts.metrics:
-        full = m.get("fid")
-        if full is None:
-            full = fid_metric.compute(ref.stats, gen.stats).fid
+        if m.get("fid") is None:  # the interval is around this FID: show it too
+            m["fid"] = fid_metric.compute(ref.stats, gen.stats).fid
+        full = m["fid"]
         t = time.perf_counter()
         try:
             ci = fid_bootstrap.compute(ref.stats, gen.features, full, opts.fid_ci_resamples,

