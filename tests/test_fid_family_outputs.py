@@ -124,3 +124,16 @@ def test_pdf_has_the_new_columns(qapp):
     html = metrics_tables(_result())
     for text in ("FID 95% CI", "FID∞", "sFID", "± 0.300 (12.200–12.800)"):
         assert text in html
+
+
+def test_pdf_sweep_chart_draws_the_intervals(qapp):
+    from gui.report_charts import _fid_intervals, sweep_chart
+    from gui.sweep_plot import sweep_points
+    res = _result()
+    xs, _, _, idx, _ = sweep_points(res, "fid")
+    assert _fid_intervals(res, xs, idx) == [(1000, 13.5, 14.5), (2000, 11.2, 12.8), (3000, 12.2, 12.8)]
+    with_bars = sweep_chart(res)
+    for r in res.results:
+        r.metrics.update(fid_ci_low=None, fid_ci_high=None)
+    without = sweep_chart(res)
+    assert with_bars is not None and without is not None and with_bars != without
