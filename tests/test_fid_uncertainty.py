@@ -121,3 +121,16 @@ def test_bootstrap_is_seeded():
     assert a == fid_bootstrap.compute(ref, gen, full, 20, seed=3)
     assert a != fid_bootstrap.compute(ref, gen, full, 20, seed=4)
     assert a.resamples == 20 and a.fid == full
+
+
+def test_both_stop_when_cancelled():
+    from engine.errors import CancelToken, Cancelled
+    rng = np.random.default_rng(0)
+    ref = _stats(rng.standard_normal((100, 4)))
+    gen = rng.standard_normal((80, 4)).astype(np.float32)
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        fid_bootstrap.compute(ref, gen, 1.0, 20, seed=0, cancel=token)
+    with pytest.raises(Cancelled):
+        fid_infinity.compute(ref, gen, 15, seed=0, cancel=token)

@@ -40,7 +40,7 @@ def subset_sizes(n: int, points: int) -> np.ndarray:
     return sizes
 
 
-def compute(ref: GaussianStats, feats, points: int = 15, seed: int = 0) -> FidInfValue:
+def compute(ref: GaussianStats, feats, points: int = 15, seed: int = 0, cancel=None) -> FidInfValue:
     n = len(feats)
     if n < MIN_IMAGES:
         raise ValueError(f"FID∞ needs at least {MIN_IMAGES} generated images, got {n}")
@@ -51,6 +51,8 @@ def compute(ref: GaussianStats, feats, points: int = 15, seed: int = 0) -> FidIn
     fid_of = WeightedFid(ref, feats)
     fids = []
     for size in sizes:
+        if cancel is not None:
+            cancel.check()
         w = np.zeros(n, np.float64)
         w[rng.permutation(n)[:size]] = 1.0
         fids.append(fid_of(w))

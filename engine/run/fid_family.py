@@ -25,7 +25,7 @@ def compute(opts, ref, gen, model, res, cancel=None) -> None:
     if "fid_inf" in opts.metrics:
         t = time.perf_counter()
         try:
-            v = fid_infinity.compute(ref.stats, gen.features, opts.fid_inf_points, opts.seed)
+            v = fid_infinity.compute(ref.stats, gen.features, opts.fid_inf_points, opts.seed, cancel)
         except ValueError as exc:
             w.append(f"FID∞ not computed: {exc}")
         else:
