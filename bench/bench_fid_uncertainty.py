@@ -5,8 +5,9 @@
 Features are seeded random float32 rows in a memory-mapped file (as the feature cache holds
 them); the reference is their own population moments. Prints, per N: seconds for one full
 FID (as the run computes it), per bootstrap resample, and for FID∞ with 15 subset sizes, and
-the extrapolated time of the default interval (50 resamples). Append the output to
-bench/RESULTS.md with the machine's load (other processes share the CPU).
+the extrapolated time of the default interval (50 resamples), as wall seconds and as CPU
+seconds of this process (all threads): on a shared machine the CPU figure is the one that
+does not depend on the other processes. Append the output to bench/RESULTS.md.
 """
 from __future__ import annotations
 
@@ -38,10 +39,21 @@ def features(path: Path, n: int) -> np.ndarray:
     return np.memmap(path, dtype=np.float32, mode="r", shape=(n, D))
 
 
+def timed(fn):
+    w, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, (time.perf_counter() - w, time.process_time() - c)
+
+
+def fmt(t) -> str:
+    return f"{t[0]:.2f} s wall, {t[1]:.2f} s CPU"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, nargs="+", default=[2000, 10000])
     ap.add_argument("--resamples", type=int, default=3)
+    ap.add_argument("--points", type=int, default=15)
     args = ap.parse_args()
     print(f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at start")
     with tempfile.TemporaryDirectory() as tmp:
@@ -54,18 +66,14 @@ def main() -> int:
             if ref is None:  # a shifted copy of the first set's moments, fixed for all N
                 ref = fid_metric.GaussianStats(gen.mu + 0.05, gen.sigma * 1.1, n)
                 ref.sqrt_sigma()
-            t = time.perf_counter()
-            full = fid_metric.compute(ref, gen).fid
-            t_fid = time.perf_counter() - t
-            t = time.perf_counter()
-            fid_bootstrap.compute(ref, x, full, resamples=args.resamples, seed=0)
-            t_res = (time.perf_counter() - t) / args.resamples
-            t = time.perf_counter()
-            fid_infinity.compute(ref, x, points=15, seed=0)
-            t_inf = time.perf_counter() - t
+            full, t_fid = timed(lambda: fid_metric.compute(ref, gen).fid)
+            _, t_res = timed(lambda: fid_bootstrap.compute(ref, x, full, resamples=args.resamples, seed=0))
+            t_res = (t_res[0] / args.resamples, t_res[1] / args.resamples)
+            _, t_inf = timed(lambda: fid_infinity.compute(ref, x, points=args.points, seed=0))
             route = "k x k (fewer distinct images than 2048)" if n * 0.632 < D else "2048 x 2048"
-            print(f"N={n}: FID {full:.3f} in {t_fid:.2f} s; bootstrap {t_res:.2f} s/resample "
-                  f"({route}) -> 50 resamples ~{50 * t_res:.0f} s; FID∞ (15 subsets) {t_inf:.1f} s")
+            print(f"N={n}: FID {full:.3f}: {fmt(t_fid)}; bootstrap per resample ({route}): {fmt(t_res)}"
+                  f" -> 50 resamples ~{50 * t_res[0]:.0f} s wall / {50 * t_res[1]:.0f} s CPU; "
+                  f"FID∞ ({args.points} subsets): {fmt(t_inf)}", flush=True)
     print(f"load average {os.getloadavg()[0]:.1f} at end")
     return 0
 
