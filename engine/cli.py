@@ -54,6 +54,8 @@ def _options_from(args) -> Options:
                    seed=args.seed, use_cache=not args.no_cache, shard=args.shard or "",
                    cache_limit_gb=args.cache_limit_gb, decode_processes=args.decode_processes,
                    executor=args.executor, ray_address=args.ray_address,
+                   fid_ci_resamples=getattr(args, "fid_ci_resamples", 50),
+                   fid_inf_points=getattr(args, "fid_inf_points", 15),
                    live_fid_budget=0.02)  # no live plot here: the progress line needs few updates
 
 
@@ -92,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("generated", nargs="+", help="one or more folders / .zip / stats .npz")
     c.add_argument("--metrics", default="fid,kid", help=f"comma-separated, from: {','.join(ALL_METRICS)}")
     c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--fid-ci-resamples", type=int, default=50,
+                   help="bootstrap resamples for the FID interval (--metrics fid_ci; default 50)")
+    c.add_argument("--fid-inf-points", type=int, default=15,
+                   help="subset sizes fitted for FID∞ (--metrics fid_inf; default 15)")
     c.add_argument("--val", type=Path, help="real validation folder with class sub-folders (GAN-train/test; "
                    "default: a seeded 80/20 split of the reference)")
     c.add_argument("--json", type=Path, help="also write the JSON result here")

@@ -14,7 +14,7 @@ from .result_format import COLUMNS, DASH, cell
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 ALL = "All references"
-RUN_HEADERS = ("Date", "Reference", "Generated sources", "Best FID", "Preset", "Device", "Seed", "Skipped")
+RUN_HEADERS = ("Date", "Reference", "Generated sources", "Best FID", "Best sFID", "Preset", "Device", "Seed", "Skipped")
 
 
 def _item(text, tip=None, align_right=False) -> QTableWidgetItem:
@@ -103,6 +103,7 @@ class HistoryView(QWidget):
             cells = [_item(s.created.replace("T", " ")[:19]), _item(short_name(s.reference), s.reference),
                      _item(names, "\n".join(s.sources)),
                      _item(f"{s.best_fid:.3f}" if s.best_fid is not None else DASH, align_right=True),
+                     _item(f"{s.best_sfid:.3f}" if s.best_sfid is not None else DASH, align_right=True),
                      _item(s.preset), _item(s.device), _item(str(s.seed), align_right=True),
                      _item(f"{s.n_skipped:,}", align_right=True)]
             cells[0].setData(ID_ROLE, s.id)

@@ -1,7 +1,8 @@
 """Which metrics can run with the current model and sources, and if not, why (no Qt).
 
-IS needs the unbiased classifier head (the model's provenance file says whether it has one;
-the options panel then offers "Enable Inception Score…");
+IS needs the unbiased classifier head and sFID the ``mixed_6_conv`` output (the model's
+provenance file says whether it has them; the options panel then offers "Enable Inception
+Score…"); FID∞ and the FID interval need generated images;
 KID and precision/recall need reference images, not a stats file; paired metrics need
 images on both sides whose names pair (engine.run.pairs.pairability).
 """
@@ -11,12 +12,13 @@ import json
 from dataclasses import dataclass
 
 from engine.metrics.inception_score import UNAVAILABLE_REASON as IS_REASON
+from engine.metrics.sfid import UNAVAILABLE_REASON as SFID_REASON
 
 from .live_state import short_name
 
 PAIRED = ("ssim", "mse", "psnr")
 CLASSES = ("gan-train", "gan-test")
-FEATURES = ("fid", "kid", "is", "pr") + CLASSES
+FEATURES = ("fid", "sfid", "fid_inf", "fid_ci", "kid", "is", "pr") + CLASSES
 
 
 class Reason(str):
@@ -30,12 +32,14 @@ class Reason(str):
 
 IS_UNAVAILABLE = Reason(IS_REASON, "the model has no classifier head yet")
 IS_UNAVAILABLE.offer_enable = True   # the options panel shows "Enable Inception Score…" for it
+SFID_UNAVAILABLE = Reason("sFID: " + SFID_REASON, "the model was built before sFID: rebuild it (hover)")
 
 
 @dataclass(frozen=True)
 class ModelInfo:
     path: str | None
     has_logits: bool
+    has_spatial: bool = True   # the mixed_6_conv output (models built before sFID lack it)
 
     @property
     def missing_reason(self) -> str | None:
@@ -53,14 +57,15 @@ def model_info() -> ModelInfo:
     path = models.find_model()
     if path is None:
         return ModelInfo(None, False)
-    has_logits = False
+    has_logits = has_spatial = False
     try:
         prov = json.loads(models.provenance_path(path).read_text())
         # only the standard unbiased head counts (an old build's biased 'logits' does not)
         has_logits = "logits_unbiased" in (prov.get("outputs") or {})
+        has_spatial = "mixed_6_conv" in (prov.get("outputs") or {})
     except (OSError, ValueError):
         pass    # no provenance file: assume the plain FID model (IS off, says why)
-    return ModelInfo(str(path), has_logits)
+    return ModelInfo(str(path), has_logits, has_spatial)
 
 
 def reasons(model: ModelInfo, reference, generated: list) -> dict:
@@ -70,8 +75,18 @@ def reasons(model: ModelInfo, reference, generated: list) -> dict:
     if model.missing_reason:
         for m in FEATURES:
             out[m] = model.missing_reason
-    elif not model.has_logits:
-        out["is"] = IS_UNAVAILABLE
+    else:
+        if not model.has_logits:
+            out["is"] = IS_UNAVAILABLE
+        if not model.has_spatial:
+            out["sfid"] = SFID_UNAVAILABLE
+    for g in generated:
+        if g is not None and not isinstance(g, str) and g.kind == "stats":
+            name = short_name(str(g.path))
+            for m in ("fid_inf", "fid_ci"):
+                out[m] = out[m] or Reason(f"needs generated images; {name} is a statistics file",
+                                          f"{name} is a statistics file")
+            break
     ref_ok = reference is not None and not isinstance(reference, str)
     if ref_ok and reference.kind == "stats":
         for m in ("kid", "pr") + CLASSES:

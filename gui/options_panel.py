@@ -24,7 +24,8 @@ from .settings import as_bool, as_float, as_int, as_list, as_str
 
 # Checkbox texts where the engine's label is too long for a checkbox; other metrics use
 # METRICS[name].label, so a metric added to the engine appears here by itself.
-SHORT_LABELS = {"fid": "FID", "kid": "KID", "is": "IS", "pr": "Precision / recall (+ density / coverage)",
+SHORT_LABELS = {"fid": "FID", "sfid": "sFID", "fid_inf": "FID∞", "fid_ci": "FID 95% interval",
+                "kid": "KID", "is": "IS", "pr": "Precision / recall (+ density / coverage)",
                 "ssim": "SSIM", "mse": "MSE", "psnr": "PSNR", "gan-train": "GAN-train", "gan-test": "GAN-test"}
 WIDE = ("pr",)          # gets a row of its own
 DEVICE_LABELS = {"auto": "Auto (CUDA if usable)", "cuda": "CUDA (GPU)", "cpu": "CPU"}

@@ -180,8 +180,15 @@ def sweep_chart(result, key="fid", title="FID over checkpoints", y_label="FID (l
     xs, ys, names, idx, x_title = sweep_points(result, key)
     if len(xs) < 2:
         return None
-    c = _Canvas(title, x_title, y_label, xs, ys)
+    bars = _fid_intervals(result, xs, idx) if key == "fid" else []
+    c = _Canvas(title, x_title, y_label, xs, ys + [v for _, lo, hi in bars for v in (lo, hi)])
     c.axes(c.fitting_ticks(list(zip(xs, names))))
+    c.p.setPen(QPen(QColor(COLORS[0]), 3))
+    for x, lo, hi in bars:           # the bootstrap interval of each FID (--metrics fid_ci)
+        top, bottom = c.map(x, hi), c.map(x, lo)
+        c.p.drawLine(top, bottom)
+        for end in (top, bottom):
+            c.p.drawLine(QPointF(end.x() - 10, end.y()), QPointF(end.x() + 10, end.y()))
     c.line(xs, ys, COLORS[0])
     b = best_index(result, key)
     if b is not None and b in idx:
@@ -193,6 +200,16 @@ def sweep_chart(result, key="fid", title="FID over checkpoints", y_label="FID (l
 def value_text(key: str, v: float) -> str:
     """A best-point value as the results table prints it: KID's 0.0012 is not '0.00'."""
     return f"{v:.5f}" if key.startswith("kid") else f"{v:.2f}"
+
+
+def _fid_intervals(result, xs, idx) -> list:
+    out = []
+    for x, i in zip(xs, idx):
+        m = result.results[i].metrics
+        lo, hi = m.get("fid_ci_low"), m.get("fid_ci_high")
+        if lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi):
+            out.append((x, lo, hi))
+    return out
 
 
 def running_fid_chart(result):
@@ -281,7 +298,7 @@ def charts_for(result) -> list[tuple[str, QImage]]:
     """The report's charts for this run: those that have data."""
     out = []
     chosen = result.options.get("metrics", [])
-    if "fid" in chosen:
+    if "fid" in chosen or "fid_ci" in chosen:
         out.append(("FID over checkpoints", sweep_chart(result)))
     if "kid" in chosen:
         out.append(("KID over checkpoints", sweep_chart(result, "kid_mean", "KID over checkpoints",

@@ -50,6 +50,14 @@ def _kid(v) -> str:
     return f"{mean:.5f} ± {std:.5f}"
 
 
+def _interval(v) -> str:
+    """(low, high, fid) -> '± 0.455 (11.902–12.811)': half-width, then the interval."""
+    low, high, _ = v
+    if low is None or high is None:
+        return DASH
+    return f"± {(high - low) / 2:.3f} ({low:.3f}–{high:.3f})"
+
+
 def percent(v) -> str:
     """An accuracy in [0, 1] as a percentage: 0.8667 -> '86.7%'."""
     if v is None:
@@ -84,7 +92,15 @@ COLUMNS = (
     Column("n_images", "N", (), lambda r: r.n_images, lambda v: f"{v:,}", "images scored"),
     Column("skipped", "Skipped", (), lambda r: len(r.skipped), lambda v: f"{v:,}",
            "files that could not be used (see Problems)"),
-    Column("fid", "FID", ("fid",), _m("fid"), _num(".3f"), "Fréchet Inception Distance (lower is better)"),
+    Column("fid", "FID", ("fid", "fid_ci"), _m("fid"), _num(".3f"), "Fréchet Inception Distance (lower is better)"),
+    Column("fid_ci", "FID 95% CI", ("fid_ci",),
+           lambda r: (r.metrics.get("fid_ci_low"), r.metrics.get("fid_ci_high"), r.metrics.get("fid")),
+           _interval, "seeded bootstrap interval of FID over the generated images: half-width "
+           "(interval). FIDs whose intervals overlap are not clearly different"),
+    Column("fid_inf", "FID∞", ("fid_inf",), _m("fid_inf"), _num(".3f"),
+           "FID extrapolated to infinitely many generated images (Chong & Forsyth 2020)"),
+    Column("sfid", "sFID", ("sfid",), _m("sfid"), _num(".3f"),
+           "spatial FID on mixed_6 features, as the ADM evaluator (lower is better)"),
     Column("kid", "KID", ("kid",), lambda r: (r.metrics.get("kid_mean"), r.metrics.get("kid_std"),
                                               bool(r.extras.get("kid_single_subset"))),
            _kid, "Kernel Inception Distance, mean ± std over subsets (lower is better)"),

