@@ -14,6 +14,9 @@ from .atomic import atomic_path, check_writable, write_text
 from .errors import Cancelled, CancelToken, FidStudioError
 from .run.events import Message, Progress, SourceStarted
 from .run.options import ALL_METRICS, DEVICES, Options
+from .errors import OptionError
+from .run.suites import SUITES
+from .run import suites
 from .features.presets import PRESETS
 
 
@@ -49,15 +52,20 @@ class StderrProgress:
 
 
 def _options_from(args) -> Options:
-    return Options(metrics=tuple(args.metrics.split(",")), preset=args.preset, device=args.device,
-                   batch_size=args.batch_size, workers=args.workers if args.workers else Options().workers,
+    suite = getattr(args, "suite", None)
+    if suite and (args.metrics is not None or args.preset is not None):
+        raise OptionError(f"--suite {suite} fixes the preset and the metrics: drop --preset / --metrics")
+    opts = Options(metrics=tuple((args.metrics or "fid,kid").split(",")), preset=args.preset or "clean",
+                   device=args.device, batch_size=args.batch_size,
+                   workers=args.workers if args.workers else Options().workers,
                    seed=args.seed, use_cache=not args.no_cache,
                    live_fid_budget=0.02)  # no live plot here: the progress line needs few updates
+    return suites.apply(suite, opts) if suite else opts
 
 
 def _add_common(p):
-    p.add_argument("--preset", default="clean", choices=list(PRESETS),
-                   help="reference convention: " + "; ".join(f"{k} = {v.equals}" for k, v in PRESETS.items()))
+    p.add_argument("--preset", default=None, choices=list(PRESETS),
+                   help="reference convention (default clean): " + "; ".join(f"{k} = {v.equals}" for k, v in PRESETS.items()))
     p.add_argument("--device", default="auto", choices=DEVICES, help="execution device (auto: CUDA if usable)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--workers", type=int, default=0, help="decode threads (default: min(4, cores))")
@@ -72,9 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     sub = parser.add_subparsers(dest="command")
     c = sub.add_parser("compute", help="score generated sources against a reference")
-    c.add_argument("reference", help="folder, .zip or stats .npz")
-    c.add_argument("generated", nargs="+", help="one or more folders / .zip / stats .npz")
-    c.add_argument("--metrics", default="fid,kid", help=f"comma-separated, from: {','.join(ALL_METRICS)}")
+    c.add_argument("reference", help="folder, .zip, .npz / .npy image batch (an ADM reference batch's "
+                   "mu/sigma are used for FID) or stats .npz")
+    c.add_argument("generated", nargs="+", help="one or more folders / .zip / .npz / .npy / stats .npz")
+    c.add_argument("--metrics", default=None, help=f"comma-separated (default fid,kid), from: {','.join(ALL_METRICS)}")
+    c.add_argument("--suite", choices=list(SUITES), help="a paper protocol that fixes preset and metrics: "
+                   + "; ".join(f"{k} = {v.label}" for k, v in SUITES.items()))
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--val", type=Path, help="real validation folder with class sub-folders (GAN-train/test; "
                    "default: a seeded 80/20 split of the reference)")
@@ -82,9 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--csv", type=Path, help="write one CSV row per generated source")
     c.add_argument("--pdf", type=Path, help="write a PDF report (needs the GUI libraries)")
     _add_common(c)
-    s = sub.add_parser("stats", help="write mean/covariance of a source's features (pytorch-fid .npz)")
+    s = sub.add_parser("stats", help="write mean/covariance of a source's features (.npz)")
     s.add_argument("source")
     s.add_argument("-o", "--output", type=Path, required=True)
+    s.add_argument("--format", choices=("pytorch-fid", "adm"), default="pytorch-fid",
+                   help="pytorch-fid: mu, sigma (+ n, preset, model); adm: the ADM reference-batch "
+                   "layout mu, sigma, mu_s, sigma_s (needs the model's sFID output)")
     _add_common(s)
     m = sub.add_parser("model", help="build or inspect the Inception model")
     msub = m.add_subparsers(dest="model_command", required=True)
@@ -159,7 +173,16 @@ def cmd_stats(args) -> int:
     from .features.pipeline import extract
     from .features.presets import get_preset
     from .inputs.sources import open_source
-    opts = _options_from(argparse.Namespace(**vars(args), metrics="fid", seed=0))
+    if args.format == "adm":
+        from .outputs.adm_stats import check_adm_format
+        check_adm_format()
+        if args.preset is None:
+            args.preset = "tensorflow"   # the ADM evaluator's convention
+        elif args.preset != "tensorflow":
+            print(f"warning: ADM reference statistics come from the TF Inception graph (preset tensorflow); "
+                  f"these use preset {args.preset}", file=sys.stderr)
+    metrics = "fid,sfid" if args.format == "adm" else "fid"   # adm: sFID's moments too
+    opts = _options_from(argparse.Namespace(**vars(args), metrics=metrics, seed=0))
     _check_outputs(args.output)
     src = open_source(args.source)
     if src.kind == "stats":
@@ -167,11 +190,20 @@ def cmd_stats(args) -> int:
     model = load_model(opts, args.model)
     print(model.device.line, file=sys.stderr)
     ext = extract(src, get_preset(opts.preset), model, opts, role="reference", on_event=StderrProgress())
-    def write(path):
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, mu=ext.stats.mu, sigma=ext.stats.sigma, n=np.int64(ext.n),
-                         preset=np.str_(opts.preset), model_sha256=np.str_(model.sha256))
+    if args.format == "adm":
+        from .outputs.adm_stats import adm_arrays
+        arrays = adm_arrays(ext)     # refuses before writing when sFID's moments are missing
+
+        def write(path):
+            with atomic_path(path) as tmp:
+                with open(tmp, "wb") as fh:
+                    np.savez(fh, **arrays)
+    else:
+        def write(path):
+            with atomic_path(path) as tmp:
+                with open(tmp, "wb") as fh:
+                    np.savez(fh, mu=ext.stats.mu, sigma=ext.stats.sigma, n=np.int64(ext.n),
+                             preset=np.str_(opts.preset), model_sha256=np.str_(model.sha256))
     try:
         if ext.run_note:
             print(f"warning: {ext.run_note}", file=sys.stderr)

@@ -14,6 +14,9 @@ from ..errors import OptionError
 ALL_METRICS = ("fid", "kid", "is", "pr", "ssim", "mse", "psnr", "gan-train", "gan-test")
 DEFAULT_METRICS = ("fid", "kid")
 DEVICES = ("auto", "cuda", "cpu")
+# "prdc": the prdc package (k-th neighbour without self, strict <, seeded subsample of
+# pr_max_samples); "adm": the ADM evaluator (squared distances, self counted, <=, all images)
+PR_CONVENTIONS = ("prdc", "adm")
 
 
 def _default_workers() -> int:
@@ -34,10 +37,13 @@ class Options:
     pr_k: int = 3
     dc_k: int = 5
     pr_max_samples: int = 10000
+    pr_convention: str = "prdc"
     gan_val_fraction: float = 0.2
     # share of the run spent refreshing the running FID (live curve); the CLI asks for less
     live_fid_budget: float = 0.1
     use_cache: bool = True
+    # a named suite (engine/run/suites.py) these options were made from; None: chosen by hand
+    suite: str | None = None
 
     def __post_init__(self):
         from ..features.presets import PRESETS  # late import: presets imports numpy-heavy resize code
@@ -51,6 +57,11 @@ class Options:
         object.__setattr__(self, "metrics", metrics)
         if self.preset not in PRESETS:
             raise OptionError(f"unknown preset {self.preset!r}; valid: {', '.join(PRESETS)}")
+        if self.pr_convention not in PR_CONVENTIONS:
+            raise OptionError(f"unknown pr_convention {self.pr_convention!r}; valid: {', '.join(PR_CONVENTIONS)}")
+        from .suites import SUITES
+        if self.suite is not None and self.suite not in SUITES:
+            raise OptionError(f"unknown suite {self.suite!r}; valid: {', '.join(SUITES)}")
         if self.device not in DEVICES:
             raise OptionError(f"unknown device {self.device!r}; valid: {', '.join(DEVICES)}")
         for name in ("batch_size", "workers", "kid_subsets", "kid_subset_size", "is_splits",
