@@ -13,6 +13,9 @@ from .atomic import check_writable, write_text
 from .errors import Cancelled, CancelToken, FidStudioError
 from .run.events import Message, Progress, SourceStarted
 from .run.options import ALL_METRICS, DEVICES, EXECUTORS, PRECISIONS, Options
+from .errors import OptionError
+from .run.suites import SUITES
+from .run import suites
 from .features.presets import PRESETS
 
 
@@ -48,20 +51,24 @@ class StderrProgress:
 
 
 def _options_from(args) -> Options:
-    return Options(metrics=tuple(args.metrics.split(",")), preset=args.preset, device=args.device,
-                   precision=args.precision,
-                   batch_size=args.batch_size, workers=args.workers if args.workers else Options().workers,
+    suite = getattr(args, "suite", None)
+    if suite and (args.metrics is not None or args.preset is not None):
+        raise OptionError(f"--suite {suite} fixes the preset and the metrics: drop --preset / --metrics")
+    opts = Options(metrics=tuple((args.metrics or "fid,kid").split(",")), preset=args.preset or "clean",
+                   device=args.device, precision=args.precision, batch_size=args.batch_size,
+                   workers=args.workers if args.workers else Options().workers,
                    seed=args.seed, use_cache=not args.no_cache, shard=args.shard or "",
                    cache_limit_gb=args.cache_limit_gb, decode_processes=args.decode_processes,
                    executor=args.executor, ray_address=args.ray_address,
                    fid_ci_resamples=getattr(args, "fid_ci_resamples", 50),
                    fid_inf_points=getattr(args, "fid_inf_points", 15),
                    live_fid_budget=0.02)  # no live plot here: the progress line needs few updates
+    return suites.apply(suite, opts) if suite else opts
 
 
 def _add_common(p):
-    p.add_argument("--preset", default="clean", choices=list(PRESETS),
-                   help="reference convention: " + "; ".join(f"{k} = {v.equals}" for k, v in PRESETS.items()))
+    p.add_argument("--preset", default=None, choices=list(PRESETS),
+                   help="reference convention (default clean): " + "; ".join(f"{k} = {v.equals}" for k, v in PRESETS.items()))
     p.add_argument("--device", default="auto", choices=DEVICES, help="execution device (auto: CUDA if usable)")
     p.add_argument("--precision", default="fp32", choices=PRECISIONS,
                    help="fp32: exact (TF32 off on CUDA); tf32 / fp16: faster on GPUs, FID drifts "
@@ -90,9 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     sub = parser.add_subparsers(dest="command")
     c = sub.add_parser("compute", help="score generated sources against a reference")
-    c.add_argument("reference", help="folder, .zip or stats .npz")
-    c.add_argument("generated", nargs="+", help="one or more folders / .zip / stats .npz")
-    c.add_argument("--metrics", default="fid,kid", help=f"comma-separated, from: {','.join(ALL_METRICS)}")
+    c.add_argument("reference", help="folder, .zip, .npz / .npy image batch (an ADM reference batch's "
+                   "mu/sigma are used for FID) or stats .npz")
+    c.add_argument("generated", nargs="+", help="one or more folders / .zip / .npz / .npy / stats .npz")
+    c.add_argument("--metrics", default=None, help=f"comma-separated (default fid,kid), from: {','.join(ALL_METRICS)}")
+    c.add_argument("--suite", choices=list(SUITES), help="a paper protocol that fixes preset and metrics: "
+                   + "; ".join(f"{k} = {v.label}" for k, v in SUITES.items()))
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--fid-ci-resamples", type=int, default=50,
                    help="bootstrap resamples for the FID interval (--metrics fid_ci; default 50)")
@@ -104,12 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--csv", type=Path, help="write one CSV row per generated source")
     c.add_argument("--pdf", type=Path, help="write a PDF report (needs the GUI libraries)")
     _add_common(c)
-    s = sub.add_parser("stats", help="write mean/covariance of a source's features (pytorch-fid .npz, "
-                       "plus the moments that merge across shards)")
-    s.add_argument("source", nargs="?", help="folder or .zip (omit with --merge)")
+    s = sub.add_parser("stats", help="write mean/covariance of a source's features (.npz: pytorch-fid "
+                       "layout plus the moments that merge across shards, or --format adm)")
+    s.add_argument("source", nargs="?", help="folder, .zip or image array (omit with --merge)")
     s.add_argument("--merge", nargs="+", type=Path, metavar="NPZ",
                    help="merge stats files of disjoint shards (same preset and model) into -o")
     s.add_argument("-o", "--output", type=Path, required=True)
+    s.add_argument("--format", choices=("pytorch-fid", "adm"), default="pytorch-fid",
+                   help="pytorch-fid: mu, sigma (+ n, preset, model); adm: the ADM reference-batch "
+                   "layout mu, sigma, mu_s, sigma_s (needs the model's sFID output)")
     _add_common(s)
     m = sub.add_parser("model", help="build or inspect the Inception model")
     msub = m.add_subparsers(dest="model_command", required=True)
@@ -195,7 +208,16 @@ def cmd_stats(args) -> int:
     from .features.presets import get_preset
     from .inputs.shards import apply_shard, parse_shard
     from .inputs.sources import open_source
-    opts = _options_from(argparse.Namespace(**vars(args), metrics="fid", seed=0))
+    if args.format == "adm":
+        from .outputs.adm_stats import check_adm_format
+        check_adm_format()
+        if args.preset is None:
+            args.preset = "tensorflow"   # the ADM evaluator's convention
+        elif args.preset != "tensorflow":
+            print(f"warning: ADM reference statistics come from the TF Inception graph (preset tensorflow); "
+                  f"these use preset {args.preset}", file=sys.stderr)
+    metrics = "fid,sfid" if args.format == "adm" else "fid"   # adm: sFID's moments too
+    opts = _options_from(argparse.Namespace(**vars(args), metrics=metrics, seed=0))
     _check_outputs(args.output)
     src = open_source(args.source)
     if src.kind == "stats":
@@ -208,12 +230,18 @@ def cmd_stats(args) -> int:
     if model.precision_warning():
         print(f"warning: {model.precision_warning()}", file=sys.stderr)
     ext = extract(src, get_preset(opts.preset), model, opts, role="reference", on_event=StderrProgress())
+    arrays = None
+    if args.format == "adm":
+        from .outputs.adm_stats import adm_arrays
+        arrays = adm_arrays(ext)     # refuses before writing when sFID's moments are missing
     try:
         if ext.run_note:
             print(f"warning: {ext.run_note}", file=sys.stderr)
-        _write_outputs([(args.output, lambda path: stats_file.write(path, stats_file.stats_arrays(
-            ext.raw_moments(), ext.stats, preset=opts.preset, model_sha256=model.body_sha256, files=ext.files,
-            shard=opts.shard, precision=opts.precision)))])
+        if arrays is None:
+            arrays = stats_file.stats_arrays(
+                ext.raw_moments(), ext.stats, preset=opts.preset, model_sha256=model.body_sha256,
+                files=ext.files, shard=opts.shard, precision=opts.precision)
+        _write_outputs([(args.output, lambda path: stats_file.write(path, arrays))])
     finally:
         if ext.workdir:
             import shutil

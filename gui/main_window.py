@@ -236,7 +236,7 @@ class MainWindow(QMainWindow):
 
     def _why_not_runnable(self) -> str:
         if not self.sources.reference:
-            return "Choose a reference source first (folder, .zip or stats .npz)."
+            return "Choose a reference source first (folder, .zip, .npz / .npy batch or stats .npz)."
         if not self.sources.generated():
             return "Add at least one generated source."
         if not self.options.metrics():

@@ -4,6 +4,8 @@ A metric that cannot run is disabled, with the reason in its tooltip and in a vi
 under the checkboxes. The form reads its choices and defaults from engine.run.options /
 engine.features.presets / engine.metrics, so a new preset or metric shows up here by itself.
 With GAN-train / GAN-test chosen, an optional real validation folder can be picked.
+A suite (engine.run.suites, e.g. the ADM evaluator's) is one choice that sets the preset and
+the metrics; changing either by hand afterwards turns the choice back to "Custom".
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
                                QVBoxLayout, QWidget)
 
 from engine.metrics import METRICS
+from engine.run import suites
 from engine.run.options import ALL_METRICS, DEFAULT_METRICS, EXECUTORS, Options
 from engine.features.presets import PRESETS
 
@@ -112,6 +115,7 @@ class OptionsPanel(QWidget):
             cb = QCheckBox(SHORT_LABELS.get(m, METRICS[m].label if m in METRICS else m))
             cb.setChecked(m in DEFAULT_METRICS)
             cb.toggled.connect(self.changed)
+            cb.toggled.connect(self._hand_edit)
             self.checks[m] = cb
             if m in WIDE:
                 row, col = (row + 1, 0) if col else (row, 0)
@@ -140,6 +144,14 @@ class OptionsPanel(QWidget):
 
         form_box = QGroupBox("Settings")
         form = QFormLayout(form_box)
+        self._applying_suite = False
+        self.suite = QComboBox()
+        self.suite.addItem("Custom (choose metrics and preset)", None)
+        for name, suite in suites.SUITES.items():
+            self.suite.addItem(suite.label, name)
+        self.suite.setToolTip("A paper protocol: fixes the preset, the metrics and their settings")
+        self.suite.currentIndexChanged.connect(self._suite_changed)
+        form.addRow("Suite", self.suite)
         self.preset = QComboBox()
         for name in PRESETS:
             self.preset.addItem(name, name)
@@ -233,7 +245,32 @@ class OptionsPanel(QWidget):
         p = PRESETS[self.preset.currentData()]
         self.preset_line.setText(f"Equals {p.equals}")
         self.preset_line.setToolTip(f"Resize to 299×299: {p.resize}")
+        self._hand_edit()
         self.changed.emit()
+
+    def _suite_changed(self) -> None:
+        name = self.suite.currentData()
+        if name is None:
+            return
+        suite = suites.SUITES[name]
+        self._applying_suite = True
+        try:
+            self.preset.setCurrentIndex(self.preset.findData(suite.preset))
+            self.set_metrics(suite.metrics)
+        finally:
+            self._applying_suite = False
+        self.changed.emit()
+
+    def _hand_edit(self, *_) -> None:
+        """A metric or the preset changed by hand: the form no longer is the suite."""
+        name = getattr(self, "suite", None) and self.suite.currentData()
+        if not name or self._applying_suite:
+            return
+        suite = suites.SUITES[name]
+        wanted = {m for m in suite.metrics if m in ALL_METRICS}
+        chosen = {m for m, cb in self.checks.items() if cb.isChecked()}
+        if self.preset.currentData() != suite.preset or chosen != wanted:
+            self.suite.setCurrentIndex(0)
 
     # -- availability ----------------------------------------------------------------------
     def set_reasons(self, reasons: dict, note: str = "") -> None:
@@ -273,13 +310,19 @@ class OptionsPanel(QWidget):
 
     def options(self) -> Options:
         """The engine Options of the form; raises engine.errors.OptionError when none fits."""
-        return Options(metrics=self.metrics(), preset=self.preset.currentData(),
+        opts = Options(metrics=self.metrics(), preset=self.preset.currentData(),
                        device=self.device.currentData(), batch_size=self.batch.value(),
                        workers=self.workers.value(), seed=self.seed.value(),
                        is_splits=self.is_splits.currentData(),
                        use_cache=self.use_cache.isChecked(), cache_limit_gb=self.cache.limit.value(),
                        executor=self.executor.currentData(),
                        ray_address=self.ray_address.text().strip() or None)
+        name = self.suite.currentData()
+        if name is None:
+            return opts
+        # the suite's settings (e.g. ADM's IS splits and precision/recall convention) on top;
+        # a metric the reference cannot serve stays off, as the checkboxes show
+        return suites.apply(name, opts).replace(metrics=opts.metrics)
 
     def set_device_status(self, text: str) -> None:
         self.device_status.setText(text or DEVICE_IDLE)
@@ -289,6 +332,7 @@ class OptionsPanel(QWidget):
         s.beginGroup("options")
         s.setValue("metrics", [m for m, cb in self.checks.items() if cb.isChecked()])
         s.setValue("preset", self.preset.currentData())
+        s.setValue("suite", self.suite.currentData() or "")
         s.setValue("device", self.device.currentData())
         s.setValue("is_splits", self.is_splits.currentData())
         s.setValue("batch_size", self.batch.value())
@@ -316,6 +360,8 @@ class OptionsPanel(QWidget):
         self.use_cache.setChecked(as_bool(s.value("use_cache"), True))
         self.cache.limit.setValue(as_float(s.value("cache_limit_gb"), self.cache.limit.value()))
         self.ray_address.setText(as_str(s.value("ray_address")) or "")
+        i = self.suite.findData(as_str(s.value("suite")) or None)
+        self.suite.setCurrentIndex(max(0, i))
         self.adv_toggle.setChecked(as_bool(s.value("advanced_open"), False))
         val = as_str(s.value("gan_val_folder"))
         self.val_folder.set_path(val if val and Path(val).is_dir() else "")

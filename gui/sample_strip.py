@@ -32,6 +32,8 @@ def load_samples(reference: str, generated: list, k: int = PER_SOURCE, size: int
     rows = []
     ref = open_source(reference)
     ref_names = _spread(ref.files, k) if ref.kind != "stats" else []
+    if ref.kind == "array" and ref.array.compressed:
+        ref_names = ref.files[:k]
     ref_stems = [posixpath.splitext(n)[0] for n in ref_names]
     for label, path in [("Reference", reference)] + [(short_name(g), g) for g in generated[:MAX_ROWS - 1]]:
         src = ref if path == reference else open_source(path)
@@ -39,7 +41,9 @@ def load_samples(reference: str, generated: list, k: int = PER_SOURCE, size: int
             rows.append((label, path, []))
             continue
         names = ref_names
-        if src is not ref:
+        if src.kind == "array" and src.array.compressed:
+            names = src.files[:k]   # a compressed array reads forward only: take the first ones
+        elif src is not ref:
             by_stem = {posixpath.splitext(n)[0]: n for n in src.files}
             paired = [by_stem.get(s) for s in ref_stems]
             names = paired if paired and all(paired) else _spread(src.files, k)

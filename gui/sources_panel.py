@@ -36,6 +36,10 @@ def describe(scan) -> str:
         n = scan.stats.get("n")
         return "statistics file" + (f" (n = {n:,})" if n else "")
     count = f"{len(scan.files):,} images"
+    if scan.kind == "array":
+        h, w = scan.array.size_hw
+        adm = ", with ADM statistics" if scan.stats else ""
+        return f"array {scan.array.member}, {count} of {h}×{w}{adm}"
     return ("zip, " + count) if scan.kind == "zip" else count
 
 
@@ -92,7 +96,7 @@ class SourcesPanel(QWidget):
         self.ref_frame = DropFrame()
         rl = QVBoxLayout(self.ref_frame)
         rl.setContentsMargins(0, 0, 0, 0)
-        self.ref_label = QLabel("None chosen — drop a folder, .zip or stats .npz here")
+        self.ref_label = QLabel("None chosen — drop a folder, .zip, .npz / .npy batch or stats .npz here")
         self.ref_label.setWordWrap(True)
         self.ref_info = QLabel("")
         self.ref_info.setObjectName("hint")
@@ -115,7 +119,7 @@ class SourcesPanel(QWidget):
         self.list = DropList()
         self.list.setMinimumHeight(90)
         self.list.setMaximumHeight(170)
-        self.list.setToolTip("Drop folders, .zip or .npz files here")
+        self.list.setToolTip("Drop folders, .zip, .npz / .npy batches or stats .npz files here")
         self.list.dropped.connect(self.add_generated)
         gl.addWidget(self.list)
         r1, r2 = QHBoxLayout(), QHBoxLayout()
@@ -234,7 +238,7 @@ class SourcesPanel(QWidget):
 
     def choose_reference_file(self) -> None:
         f, _ = QFileDialog.getOpenFileName(self, "Reference archive or statistics", self.last_dir,
-                                           "Zip or stats (*.zip *.npz);;All files (*)")
+                                           "Zip, image arrays or stats (*.zip *.npz *.npy);;All files (*)")
         if f:
             self.set_reference(f)
 
@@ -245,7 +249,7 @@ class SourcesPanel(QWidget):
 
     def choose_generated_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Generated archives or statistics", self.last_dir,
-                                                "Zip or stats (*.zip *.npz);;All files (*)")
+                                                "Zip, image arrays or stats (*.zip *.npz *.npy);;All files (*)")
         if files:
             self.add_generated(files)
 

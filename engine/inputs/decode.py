@@ -122,6 +122,9 @@ class ZipReader:
 
 
 def reader_for(source):
+    if source.kind == "array":
+        from .arrays import ArrayReader
+        return ArrayReader(source.array)
     if source.kind == "zip":
         return ZipReader(source.path, getattr(source, "members", None))
     return FolderReader(source.path)

@@ -1,4 +1,5 @@
-"""Discovering what a source holds: a folder, a zip archive, or a stats .npz.
+"""Discovering what a source holds: a folder, a zip archive, an image array (.npz / .npy,
+see arrays.py) or a stats .npz.
 
 Images are listed as sorted relative paths (POSIX separators), any-case extensions,
 recursively. Files with other extensions are counted and named in a warning, not decoded.
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from . import arrays
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif"})
 # A zip member larger than this when uncompressed is refused unread (zip bombs, broken headers).
@@ -28,11 +30,14 @@ def display_name(name: str) -> str:
 @dataclass
 class Source:
     path: Path
-    kind: str                      # "folder" | "zip" | "stats"
+    kind: str                      # "folder" | "zip" | "array" | "stats"
     files: list = field(default_factory=list)       # relative names of candidate images
     ignored: list = field(default_factory=list)     # non-image entries
     refused: list = field(default_factory=list)     # (name, reason) refused before decoding
-    stats: dict | None = None      # for kind == "stats": {"mu", "sigma"}
+    # kind "stats": {"mu", "sigma", "n"[, "mu_s", "sigma_s"]}; kind "array": the statistics
+    # an ADM reference batch carries next to its images (None when it has none)
+    stats: dict | None = None
+    array: arrays.ArrayInfo | None = None   # kind "array"
     members: dict = field(default_factory=dict)     # zip: listed name -> index in infolist()
     duplicates: list = field(default_factory=list)  # zip: member names stored more than once
 
@@ -54,6 +59,10 @@ class Source:
         if self.kind == "zip":
             st = os.stat(self.path)
             return [("__zip__", st.st_size, st.st_mtime_ns)] + [(display_name(n), 0, 0) for n in self.files]
+        if self.kind == "array":
+            st = os.stat(self.path)
+            a = self.array
+            return [("__array__", st.st_size, st.st_mtime_ns), (a.member, list(a.shape), len(self.files))]
         return []
 
     def warnings(self) -> list:
@@ -158,6 +167,9 @@ def load_stats(path: Path) -> Source:
             mu = np.asarray(data["mu"], dtype=np.float64)
             sigma = np.asarray(data["sigma"], dtype=np.float64)
             n = np.asarray(data["n"]) if "n" in data.files else None
+            spatial = ({"mu_s": np.asarray(data["mu_s"], dtype=np.float64),
+                        "sigma_s": np.asarray(data["sigma_s"], dtype=np.float64)}
+                       if "mu_s" in data.files and "sigma_s" in data.files else {})
     except KeyError:
         raise InputError(f"{label} is not a stats file: it needs arrays 'mu' and 'sigma'") from None
     except InputError:
@@ -173,7 +185,48 @@ def load_stats(path: Path) -> Source:
         n = int(n)
     if mu.ndim != 1 or sigma.shape != (mu.size, mu.size):
         raise InputError(f"stats file {label}: mu {mu.shape} and sigma {sigma.shape} do not fit together")
-    return Source(path=path, kind="stats", stats={"mu": mu, "sigma": sigma, "n": n})
+    if spatial and (spatial["mu_s"].ndim != 1 or spatial["sigma_s"].shape != (spatial["mu_s"].size,) * 2):
+        raise InputError(f"stats file {label}: mu_s {spatial['mu_s'].shape} and sigma_s "
+                         f"{spatial['sigma_s'].shape} do not fit together")
+    return Source(path=path, kind="stats", stats={"mu": mu, "sigma": sigma, "n": n, **spatial})
+
+
+def _array_source(path: Path, info: arrays.ArrayInfo, stats=None) -> Source:
+    src = Source(path=path, kind="array", array=info, stats=stats)
+    whole = arrays.available_images(info)
+    src.files = [info.name(i) for i in range(whole)]
+    src.refused = [(info.name(i), "the file ends before this image (truncated copy?)")
+                   for i in range(whole, info.n)]
+    return src
+
+
+def open_npz(path: Path) -> Source:
+    """An image batch (arr_0 or the only array; ADM statistics beside it are kept) or stats."""
+    try:
+        members = arrays.npz_members(path)
+    except InputError:
+        return load_stats(path)       # not a readable archive: the stats reader says why
+    if not members:
+        return load_stats(path)
+    if arrays.IMAGE_MEMBER in members:
+        image = arrays.IMAGE_MEMBER
+    elif "mu" in members and "sigma" in members:
+        return load_stats(path)
+    elif len(members) == 1:
+        image = next(iter(members))
+    else:
+        found = ", ".join(sorted(members)) or "no arrays"
+        raise InputError(f"{display_name(str(path))} holds {found}: expected images in 'arr_0' "
+                         "(or a single array), or statistics 'mu' and 'sigma'")
+    has_stats = "mu" in members and "sigma" in members
+    try:
+        info = arrays.inspect_member(path, members[image])
+    except InputError as exc:
+        if has_stats:
+            raise
+        raise InputError(f"{exc}; nor is it a stats file (that needs arrays 'mu' and 'sigma')") from None
+    stats = load_stats(path).stats if has_stats else None
+    return _array_source(path, info, stats)
 
 
 def open_source(path) -> Source:
@@ -186,9 +239,12 @@ def open_source(path) -> Source:
     elif path.suffix.lower() == ".zip":
         src = scan_zip(path)
     elif path.suffix.lower() == ".npz":
-        return load_stats(path)
+        return open_npz(path)
+    elif path.suffix.lower() == ".npy":
+        return _array_source(path, arrays.inspect_npy(path))
     else:
-        raise InputError(f"{display_name(str(path))} is neither a folder, a .zip archive nor a stats .npz")
+        raise InputError(f"{display_name(str(path))} is neither a folder, a .zip archive, "
+                         "an .npz / .npy image array nor a stats .npz")
     if not src.files and not src.refused:
         raise InputError(f"no images found in {src.label} (looked for {', '.join(sorted(IMAGE_EXTENSIONS))})")
     return src

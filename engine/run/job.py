@@ -17,7 +17,9 @@ from . import pairs as pair_metrics
 from ..errors import CancelToken, InputError, ModelError
 from .events import Message, Progress, SourceFinished, SourceStarted
 from ..metrics import fid as fid_metric
-from ..metrics import inception_score, kid, prdc
+from ..metrics import inception_score, kid, pr_adm, prdc
+from . import suites
+from .reference_batch import REF_IMAGE_METRICS, file_stats, provenance_of
 from .options import Options
 from ..features.pipeline import extract
 from ..features.presets import get_preset
@@ -82,7 +84,11 @@ def _feature_metrics(opts, ref, gen, model, res: SourceResult, cancel=None):
                 res.extras["kid_single_subset"] = True
                 w.append(f"KID from a single subset: both sets have {kv.subset_size} images, so every "
                          "subset is the whole set and kid_std (0) measures no spread")
-        if "pr" in opts.metrics:
+        if "pr" in opts.metrics and opts.pr_convention == "adm":
+            pv = pr_adm.compute(ref.features, gen.features, opts.pr_k)
+            m.update(precision=pv.precision, recall=pv.recall)
+            res.extras.update(pr_convention="adm", pr_distances="float32")
+        elif "pr" in opts.metrics:
             real, cut_r = _subsample(ref.features, opts.pr_max_samples, opts.seed)
             fake, cut_f = _subsample(gen.features, opts.pr_max_samples, opts.seed + 1)
             if cut_r or cut_f:
@@ -136,15 +142,14 @@ def _reason_for_nulls(opts, res: SourceResult) -> None:
 
 
 class _StatsOnly:
-    """A stats .npz standing in for an extracted source (no per-image features)."""
+    """A stats .npz (or an ADM batch's precomputed statistics) standing in for an extracted
+    source (no per-image features)."""
 
     def __init__(self, src):
-        s = src.stats
-        self.stats = fid_metric.GaussianStats(s["mu"], s["sigma"], s["n"])
-        self.spatial_stats = (fid_metric.GaussianStats(s["mu_s"], s["sigma_s"], s["n"])
-                              if s.get("mu_s") is not None else None)
+        self.stats, self.spatial_stats = file_stats(src.stats)
         self.features = self.logits = None
-        self.n, self.skipped, self.notes, self.from_cache, self.cache_note = s["n"] or 0, [], [], True, None
+        self.n, self.skipped, self.notes, self.from_cache, self.cache_note = (
+            src.stats.get("n") or 0, [], [], True, None)
 
 
 def _class_metrics(opts, ref, gen, val, cancel, res: SourceResult):
@@ -216,9 +221,22 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
         return ext
 
     try:
-        ref = features_of(ref_src, "reference", -1) if wants_features else None
+        ref = None
+        if wants_features and ref_src.kind == "array" and ref_src.stats is not None:
+            # an ADM reference batch: FID/sFID from its mu/sigma (mu_s/sigma_s); its images only
+            # when a metric needs them (KID, precision/recall, GAN-train/test)
+            if any(m in opts.metrics for m in REF_IMAGE_METRICS):
+                ref = features_of(ref_src, "reference", -1)
+            else:
+                ref = _StatsOnly(ref_src)
+            ref.stats, spatial = file_stats(ref_src.stats)
+            if spatial is not None or not hasattr(ref, "spatial_stats"):
+                ref.spatial_stats = spatial   # without mu_s/sigma_s, sFID uses the images
+        elif wants_features:
+            ref = features_of(ref_src, "reference", -1)
         if ref is not None:
             emit(SourceFinished("reference", -1))
+        provenance, ref_notes = provenance_of(opts, ref_src, ref) if ref is not None else ({}, [])
         val = None
         if val_path is not None and opts.wants_classes:
             val_src = open_source(val_path)
@@ -226,13 +244,17 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
             val.label = val_src.label
         results = []
         for i, src in enumerate(gen_srcs):
-            res = SourceResult(path=src.label, n_images=0, metrics=empty_metrics(), warnings=src.warnings())
+            res = SourceResult(path=src.label, n_images=0, metrics=empty_metrics(),
+                               warnings=src.warnings() + suites.notes(opts) + ref_notes)
             if model is not None and model.precision_warning():
                 res.warnings.append(model.precision_warning())
             if shard is not None and src.kind != "stats":
                 res.extras["shard"] = opts.shard
                 res.warnings.append(f"computed on shard {opts.shard} of this source only: per-shard metrics "
                                     "must not be averaged; merge the shards' `stats` files instead")
+            if src.kind == "array" and src.stats is not None:
+                res.warnings.append("precomputed statistics in this generated batch are not used: "
+                                    "its images are scored")
             if wants_features:
                 curve = []
 
@@ -277,6 +299,8 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
                  "skipped": skipped_records(ref.skipped) if ref is not None else []}
     if run_notes:
         reference["warnings"] = list(run_notes)
+    if provenance:
+        reference["statistics"] = provenance
     return RunResult(
         preset=preset.name, device=device, device_line=device_line, seed=opts.seed,
         model=model.describe() if model else None, reference=reference, results=results,

@@ -17,6 +17,9 @@ DEVICES = ("auto", "cuda", "cpu")
 PRECISIONS = ("fp32", "tf32", "fp16")   # fp32 is exact; the others are opt-in and drift
 # where feature extraction runs: this process, or a Ray cluster (optional package ray[data])
 EXECUTORS = ("local", "ray")
+# "prdc": the prdc package (k-th neighbour without self, strict <, seeded subsample of
+# pr_max_samples); "adm": the ADM evaluator (squared distances, self counted, <=, all images)
+PR_CONVENTIONS = ("prdc", "adm")
 
 
 def _default_workers() -> int:
@@ -42,6 +45,7 @@ class Options:
     pr_k: int = 3
     dc_k: int = 5
     pr_max_samples: int = 10000
+    pr_convention: str = "prdc"
     gan_val_fraction: float = 0.2
     # share of the run spent refreshing the running FID (live curve); the CLI asks for less
     live_fid_budget: float = 0.1
@@ -52,6 +56,8 @@ class Options:
     shard: str = ""
     executor: str = "local"
     ray_address: str | None = None   # None: RAY_ADDRESS if set, else a local Ray instance
+    # a named suite (engine/run/suites.py) these options were made from; None: chosen by hand
+    suite: str | None = None
 
     def __post_init__(self):
         from ..features.presets import PRESETS  # late import: presets imports numpy-heavy resize code
@@ -67,6 +73,11 @@ class Options:
             raise OptionError(f"unknown preset {self.preset!r}; valid: {', '.join(PRESETS)}")
         if self.precision not in PRECISIONS:
             raise OptionError(f"unknown precision {self.precision!r}; valid: {', '.join(PRECISIONS)}")
+        if self.pr_convention not in PR_CONVENTIONS:
+            raise OptionError(f"unknown pr_convention {self.pr_convention!r}; valid: {', '.join(PR_CONVENTIONS)}")
+        from .suites import SUITES
+        if self.suite is not None and self.suite not in SUITES:
+            raise OptionError(f"unknown suite {self.suite!r}; valid: {', '.join(SUITES)}")
         if self.device not in DEVICES:
             raise OptionError(f"unknown device {self.device!r}; valid: {', '.join(DEVICES)}")
         if self.executor not in EXECUTORS:
