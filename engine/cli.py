@@ -52,6 +52,7 @@ def _options_from(args) -> Options:
     return Options(metrics=tuple(args.metrics.split(",")), preset=args.preset, device=args.device,
                    batch_size=args.batch_size, workers=args.workers if args.workers else Options().workers,
                    seed=args.seed, use_cache=not args.no_cache,
+                   per_image=getattr(args, "per_image", None) is not None,
                    live_fid_budget=0.02)  # no live plot here: the progress line needs few updates
 
 
@@ -81,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", type=Path, help="also write the JSON result here")
     c.add_argument("--csv", type=Path, help="write one CSV row per generated source")
     c.add_argument("--pdf", type=Path, help="write a PDF report (needs the GUI libraries)")
+    c.add_argument("--per-image", type=Path, metavar="PATH.csv",
+                   help="write one row per generated image: realism score, inside the real manifold, "
+                   "nearest real image and distance, possible copy, SSIM/PSNR when paired (the JSON "
+                   "keeps a summary)")
     _add_common(c)
     s = sub.add_parser("stats", help="write mean/covariance of a source's features (pytorch-fid .npz)")
     s.add_argument("source")
@@ -115,6 +120,9 @@ def cmd_compute(args) -> int:
     if args.csv:
         from .outputs.report_csv import write_csv
         write_csv(args.csv, result)
+    if args.per_image:
+        from .per_image.table import write_csv as write_per_image
+        write_per_image(args.per_image, [r.per_image for r in result.results if r.per_image is not None])
     if args.pdf:
         from gui.report_pdf import write_pdf
         write_pdf(args.pdf, result)

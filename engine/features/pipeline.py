@@ -37,6 +37,7 @@ class Extracted:
     cache_note: str | None = None
     workdir: object = None     # set when not cached: the job removes it when done
     final_fid: object = None   # FidValue against the reference stats, computed at the end
+    cache_key: str | None = None   # the feature cache entry's key (None when not cached)
 
 
 class _RunningFid:
@@ -85,7 +86,7 @@ def extract(source, preset, model, opts, *, role="generated", index=0, on_event=
         hit, cache_note = feature_cache.lookup(key, cache_root)
         if hit is not None:
             return Extracted(hit.n, hit.files, hit.skipped, hit.notes, hit.stats, hit.features,
-                             hit.logits, from_cache=True)
+                             hit.logits, from_cache=True, cache_key=key)
     workdir = feature_cache.new_workdir(cache_root)
     try:
         result = _extract_into(workdir, source, preset, model, opts, role, index, emit, cancel, ref_stats)
@@ -98,6 +99,7 @@ def extract(source, preset, model, opts, *, role="generated", index=0, on_event=
         folder = feature_cache.publish(workdir, key, cache_root)
         entry = feature_cache.load_folder(folder)
         result.features, result.logits = entry.features, entry.logits
+        result.cache_key = key
     else:
         result.workdir = workdir
     return result

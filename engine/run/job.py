@@ -91,6 +91,24 @@ def _feature_metrics(opts, ref, gen, model, res: SourceResult):
             m["is_mean"], m["is_std"] = iv.mean, iv.std
 
 
+def _per_image(opts, ref, gen, res: SourceResult, ref_label: str, cancel) -> None:
+    from ..per_image import scores as per_image_scores
+    from ..per_image.table import PerImageTable
+    if ref.features is None:
+        res.warnings.append("per-image scores need reference images, not a stats file: not computed")
+        return
+    if gen.features is None:
+        res.warnings.append("per-image scores need generated images, not a stats file: not computed")
+        return
+    try:
+        sc = per_image_scores.compute(ref.features, gen.features, k=opts.pr_k, cancel=cancel)
+    except ValueError as exc:
+        res.warnings.append(f"per-image scores not computed: {exc}")
+        return
+    res.per_image = PerImageTable(source=res.path, reference=ref_label, files=list(gen.files),
+                                  real_files=list(ref.files), scores=sc)
+
+
 class _StatsOnly:
     """A stats .npz standing in for an extracted source (no per-image features)."""
 
@@ -176,6 +194,10 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
                     res.warnings.append(gen_ext.cache_note)
                 res.fid_curve = curve
                 _feature_metrics(opts, ref, gen_ext, model, res)
+                if getattr(gen_ext, "cache_key", None):
+                    res.extras["features_key"] = gen_ext.cache_key
+                if opts.per_image:
+                    _per_image(opts, ref, gen_ext, res, ref_src.label, cancel)
                 if opts.wants_classes:
                     _class_metrics(opts, ref, gen_ext, val, cancel, res)
             if opts.wants_pairs:
@@ -189,8 +211,12 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
                     res.warnings += pr.warnings
                     res.extras["pair_problems"] = skipped_records(pr.problems)
                     res.ssim_values = [s for _, s, _ in pr.per_image if s is not None]
+                    if res.per_image is not None:
+                        res.per_image.add_pairs(pr.per_image)
                     if not wants_features:
                         res.n_images = pr.n_pairs
+            if res.per_image is not None:
+                res.extras["per_image"] = res.per_image.summary()
             results.append(res)
             emit(SourceFinished("generated", i, res))
     finally:
@@ -199,6 +225,8 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
     reference = {"path": ref_src.label,
                  "n_images": (ref.n if ref is not None else len(ref_src.files)),
                  "skipped": skipped_records(ref.skipped) if ref is not None else []}
+    if getattr(ref, "cache_key", None):
+        reference["features_key"] = ref.cache_key
     return RunResult(
         preset=preset.name, device=device, device_line=device_line, seed=opts.seed,
         model=model.describe() if model else None, reference=reference, results=results,

@@ -38,6 +38,8 @@ class Options:
     # share of the run spent refreshing the running FID (live curve); the CLI asks for less
     live_fid_budget: float = 0.1
     use_cache: bool = True
+    # per generated image: realism, nearest real image, possible copy (engine.per_image)
+    per_image: bool = False
 
     def __post_init__(self):
         from ..features.presets import PRESETS  # late import: presets imports numpy-heavy resize code
@@ -86,7 +88,8 @@ class Options:
 
     @property
     def wants_features(self) -> bool:
-        return any(m in ("fid", "kid", "is", "pr", "gan-train", "gan-test") for m in self.metrics)
+        return self.per_image or any(m in ("fid", "kid", "is", "pr", "gan-train", "gan-test")
+                                     for m in self.metrics)
 
     @property
     def wants_classes(self) -> bool:
