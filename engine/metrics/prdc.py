@@ -30,7 +30,10 @@ def sq_norms(x):
 def distances(a, a2, b, b2):
     """Euclidean distances between the rows of ``a`` and ``b`` (float32), given their
     squared norms ``a2`` and ``b2``."""
-    d = a2[:, None] + b2[None, :] - 2.0 * (a @ b.T)
+    d = a @ b.T                 # in place from here: one block-sized array, no temporaries
+    d *= -2.0
+    d += a2[:, None]
+    d += b2[None, :]
     np.maximum(d, 0.0, out=d)
     return np.sqrt(d, out=d)
 
