@@ -159,6 +159,8 @@ class SamplesView(QWidget):
         self.list.setWordWrap(False)
         self.list.setItemDelegate(SampleDelegate(self.list))
         self.list.setModel(self.model)
+        self.thumbs.ready.connect(self.list.viewport().update)    # see gui.samples_model
+        self.list.verticalScrollBar().valueChanged.connect(self.thumbs.hold)
         self.list.clicked.connect(self.open_detail)
         self.list.activated.connect(self.open_detail)
         self.stack.addWidget(note_page)
