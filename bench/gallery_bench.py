@@ -76,6 +76,16 @@ def main() -> int:
     app = QApplication(sys.argv)
     from engine.run.result import RunResult, SourceResult
     from gui.samples_view import SamplesView
+    from gui import samples_model
+    paint_s = [0.0, 0]                 # our delegate's own paint time, and items painted
+    original_paint = samples_model.SampleDelegate.paint
+
+    def timed_paint(self, painter, option, index):
+        t = time.perf_counter()
+        original_paint(self, painter, option, index)
+        paint_s[0] += time.perf_counter() - t
+        paint_s[1] += 1
+    samples_model.SampleDelegate.paint = timed_paint
     result = RunResult(preset="clean", device="cpu", device_line="", seed=0, model=None,
                        reference={"path": str(tmp / "real"), "n_images": args.real}, options={},
                        results=[SourceResult(path=str(tmp / "gen"), n_images=args.n)], created="")
@@ -132,6 +142,7 @@ def main() -> int:
 
     def scroll_phase(step: int, seconds: float) -> dict:
         lateness.clear()
+        paint_s[:] = [0.0, 0]
         mover = QTimer()
         mover.setInterval(16)
         mover.timeout.connect(lambda: bar.setValue(min(bar.maximum(), bar.value() + step)))
@@ -146,7 +157,9 @@ def main() -> int:
         lat = sorted(lateness)
         return {"step_px": step, "ticks": len(lat), "median_ms": statistics.median(lat),
                 "p95_ms": lat[int(0.95 * (len(lat) - 1))], "p99_ms": lat[int(0.99 * (len(lat) - 1))],
-                "max_ms": lat[-1], "position": f"{bar.value()}/{bar.maximum()}"}
+                "max_ms": lat[-1], "position": f"{bar.value()}/{bar.maximum()}",
+                "delegate_paint_ms_per_item": round(1000 * paint_s[0] / max(1, paint_s[1]), 3),
+                "delegate_paint_share": round(paint_s[0] / seconds, 3)}
 
     idle = scroll_phase(0, args.scroll_s / 4)       # the machine's own noise floor: no scrolling
     print(f"idle (no scrolling, same probe): {idle}")
