@@ -62,6 +62,7 @@ def _options_from(args) -> Options:
                    executor=args.executor, ray_address=args.ray_address,
                    fid_ci_resamples=getattr(args, "fid_ci_resamples", 50),
                    fid_inf_points=getattr(args, "fid_inf_points", 15),
+                   per_image=getattr(args, "per_image", None) is not None,
                    live_fid_budget=0.02)  # no live plot here: the progress line needs few updates
     return suites.apply(suite, opts) if suite else opts
 
@@ -113,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", type=Path, help="also write the JSON result here")
     c.add_argument("--csv", type=Path, help="write one CSV row per generated source")
     c.add_argument("--pdf", type=Path, help="write a PDF report (needs the GUI libraries)")
+    c.add_argument("--per-image", type=Path, metavar="PATH.csv",
+                   help="write one row per generated image: realism score, inside the real manifold, "
+                   "nearest real image and distance, possible copy, SSIM/PSNR when paired (the JSON "
+                   "keeps a summary)")
     _add_common(c)
     s = sub.add_parser("stats", help="write mean/covariance of a source's features (.npz: pytorch-fid "
                        "layout plus the moments that merge across shards, or --format adm)")
@@ -163,7 +168,7 @@ def _write_outputs(outputs) -> None:
 def cmd_compute(args) -> int:
     from .run.job import run
     opts = _options_from(args)
-    _check_outputs(args.json, args.csv, args.pdf)
+    _check_outputs(args.json, args.csv, args.pdf, args.per_image)
     if args.pdf:
         try:
             from gui.report_pdf import write_pdf
@@ -186,6 +191,10 @@ def cmd_compute(args) -> int:
     if args.csv:
         from .outputs.report_csv import write_csv
         outputs.append((args.csv, lambda p: write_csv(p, result)))
+    if args.per_image:
+        from .per_image.table import write_csv as write_per_image
+        tables = [r.per_image for r in result.results if r.per_image is not None]
+        outputs.append((args.per_image, lambda p: write_per_image(p, tables)))
     if args.pdf:
         outputs.append((args.pdf, lambda p: write_pdf(p, result)))
     _write_outputs(outputs)

@@ -45,3 +45,7 @@ class CancelToken:
     def check(self):
         if self._event.is_set():
             raise Cancelled("run cancelled by the user")
+
+
+class FeaturesGone(FidStudioError):
+    """A stored run's features are no longer in the feature cache (they can be recomputed)."""

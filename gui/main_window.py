@@ -26,6 +26,7 @@ from .metric_availability import model_info, pairing_note, reasons
 from .options_panel import OptionsPanel
 from .run_controller import RunController
 from .sample_strip import load_samples
+from .samples_view import SamplesView
 from .settings import as_int, open_settings_checked
 from .sources_panel import SourcesPanel, dropped_paths
 from .tabs import STYLE, ResultsTab, RunTab
@@ -148,6 +149,10 @@ class MainWindow(QMainWindow):
         self.history_view.open_requested.connect(self.show_stored)
         self.history_view.export_requested.connect(self.export_dialog)
         self.tabs.addTab(self.history_view, "History")
+        self.samples_view = SamplesView(self.pool)
+        self.tabs.addTab(self.samples_view, "Samples")
+        self.tabs.currentChanged.connect(
+            lambda i: self.samples_view.activate() if self.tabs.widget(i) is self.samples_view else None)
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
@@ -338,6 +343,7 @@ class MainWindow(QMainWindow):
                                   f"({result.reference['n_images']:,} images) · preset {result.preset} · "
                                   f"{result.created.replace('T', ' ')[:19]}")
         self.results_tab.show_result(result)
+        self.samples_view.set_result(result)
         self.problems.show_result_problems(result)
         self._update_buttons()
         self.samples.show_message("Loading thumbnails…")
@@ -408,7 +414,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1400, 900)
-        self.tabs.setCurrentIndex(tab if tab in (0, 1, 2) else 0)
+        self.tabs.setCurrentIndex(tab if 0 <= tab < self.tabs.count() else 0)
         self.sources.restore_settings(s)
         self.options.restore_settings(s)
 
@@ -428,6 +434,7 @@ class MainWindow(QMainWindow):
         self.watcher.stop()
         if self.runner.running:
             self.runner.cancel()
+        self.samples_view.shutdown()
         self.pool.waitForDone(10000)
         self.save_settings()
         self.history.close()

@@ -5,7 +5,9 @@ selectable and no extra dependency is needed.
 QGuiApplication on demand (offscreen unless a platform is set), which is what the CLI's
 ``--pdf`` uses. Pages: 1) title, metrics table, GAN-train / GAN-test details when asked for
 (method, validation split, flags, per-class table), settings and provenance; 2…) the plots, two
-per page; last) skipped files and warnings. The file is written atomically: a failed export leaves no
+per page; then a page per generated source with per-image scores (gui.report_samples: the
+12 least realistic samples and the possible copies beside their nearest real images); last)
+skipped files and warnings. The file is written atomically: a failed export leaves no
 half file. Returns the number of pages.
 """
 from __future__ import annotations
@@ -176,7 +178,7 @@ def problems_section(result) -> str:
     return "".join(out)
 
 
-def report_html(result, chart_names: list, image_width: int) -> str:
+def report_html(result, chart_names: list, image_width: int, samples_html: str = "") -> str:
     status = "" if result.status == "finished" else f" — {result.status.upper()}"
     parts = [f"<h1>{_e(APP_NAME)} report{_e(status)}</h1>",
              f'<p class="sub">{_e(format_created(result.created))} · {_e(len(result.results))} generated source(s) '
@@ -189,6 +191,7 @@ def report_html(result, chart_names: list, image_width: int) -> str:
             parts.append(f'<h2 style="page-break-before: always">{heading}</h2>')
         parts.append(f'<p><img src="chart{i}.png" width="{image_width}" '
                      f'height="{int(image_width * 0.45)}" alt="{_e(title)}"></p>')
+    parts.append(samples_html)
     parts.append('<h2 style="page-break-before: always">Skipped files and warnings</h2>')
     parts.append(problems_section(result))
     return "<html><body>" + "".join(parts) + "</body></html>"
@@ -251,7 +254,11 @@ def _render(path: str, result, charts) -> int:
     doc.setDocumentMargin(0)
     for i, (_, img) in enumerate(charts):
         doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(f"chart{i}.png"), img)
-    doc.setHtml(report_html(result, [t for t, _ in charts], int(page_w)))
+    from .report_samples import samples_section
+    samples_html, sample_images = samples_section(result, int(page_w))
+    for name, img in sample_images:
+        doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(name), img)
+    doc.setHtml(report_html(result, [t for t, _ in charts], int(page_w), samples_html))
     doc.setPageSize(QSizeF(page_w, page_h))
     pages = doc.pageCount()
     painter = QPainter()

@@ -54,6 +54,7 @@ class Extracted:
             self.moments = acc.moments()
         return self.moments
     spatial_stats: fid_metric.GaussianStats | None = None  # sFID moments, when asked for
+    cache_key: str | None = None   # the feature cache entry's key (None when not cached)
 
 
 class _RunningFid:
@@ -122,7 +123,7 @@ def extract(source, preset, model, opts, *, role="generated", index=0, on_event=
             cache_limit.touch(hit.folder)
             return Extracted(hit.n, hit.files, hit.skipped, hit.notes, hit.stats, hit.features,
                              hit.logits if logits_ok else None, from_cache=True, moments=hit.moments,
-                             spatial_stats=hit.spatial_stats)
+                             spatial_stats=hit.spatial_stats, cache_key=key)
     places = (["cache"] if opts.use_cache else []) + ["temp", "memory"]
     first_failure = None
     for place in places:
@@ -165,6 +166,7 @@ def extract(source, preset, model, opts, *, role="generated", index=0, on_event=
             result.run_note = result.run_note or _unwritable_note("cache", exc, "temp", True)
             result.workdir = workdir          # the job removes it when done
         else:
+            result.cache_key = key
             result.features = open_rows(folder / "features.f32", result.n, FEATURE_DIM)
             if result.logits is not None:
                 result.logits = open_rows(folder / "logits.f32", result.n, result.logits.shape[1])

@@ -23,45 +23,68 @@ class PrdcValue:
     n_fake: int
 
 
-def _sq_norms(x):
+def sq_norms(x):
     return np.einsum("ij,ij->i", x, x)
 
 
-def _distances(a, a2, b, b2):
-    d = a2[:, None] + b2[None, :] - 2.0 * (a @ b.T)
+def distances(a, a2, b, b2):
+    """Euclidean distances between the rows of ``a`` and ``b`` (float32), given their
+    squared norms ``a2`` and ``b2``."""
+    d = a @ b.T                 # in place from here: one block-sized array, no temporaries
+    d *= -2.0
+    d += a2[:, None]
+    d += b2[None, :]
     np.maximum(d, 0.0, out=d)
     return np.sqrt(d, out=d)
 
 
-def _radii(x, x2, ks):
-    """Distance to the k-th neighbour (self excluded) for each k in ks, per row."""
+def radii(x, x2, ks, block: int = BLOCK, cancel=None):
+    """Distance to the k-th neighbour (self excluded) for each k in ks, per row; ``block``
+    rows at a time (memory: block x len(x) float32)."""
     out = np.empty((len(ks), len(x)), np.float32)
     kk = [k for k in ks]  # index k in a sorted row is the k-th neighbour (index 0 is self)
-    for s in range(0, len(x), BLOCK):
-        d = _distances(x[s:s + BLOCK], x2[s:s + BLOCK], x, x2)
+    for s in range(0, len(x), block):
+        if cancel is not None:
+            cancel.check()
+        d = distances(x[s:s + block], x2[s:s + block], x, x2)
         part = np.partition(d, kk, axis=1)
         for i, k in enumerate(kk):
-            out[i, s:s + BLOCK] = part[:, k]
+            out[i, s:s + block] = part[:, k]
     return out
+
+
+def centred(real, fake, chunk: int = 4096):
+    """Both sets minus the real mean, as float32: centring keeps the float32 distance
+    arithmetic accurate. Works through memory-mapped features a chunk at a time (the mean
+    in float64), so no float64 copy of a whole set is made."""
+    n, dim = real.shape
+    centre = np.zeros(dim, np.float64)
+    for s in range(0, n, chunk):
+        centre += np.asarray(real[s:s + chunk], np.float64).sum(axis=0)
+    centre /= n
+
+    def shift(x):
+        out = np.empty(x.shape, np.float32)
+        for s in range(0, len(x), chunk):
+            out[s:s + chunk] = np.asarray(x[s:s + chunk], np.float64) - centre
+        return out
+    return shift(real), shift(fake)
 
 
 def compute(real, fake, k_pr: int = 3, k_dc: int = 5) -> PrdcValue:
     if len(real) <= max(k_pr, k_dc) or len(fake) <= k_pr:
         raise ValueError(f"precision/recall needs more than {max(k_pr, k_dc)} images per set")
-    # centring on the real mean keeps the float32 distance arithmetic accurate
-    centre = np.asarray(real, np.float64).mean(axis=0)
-    real = (np.asarray(real, np.float64) - centre).astype(np.float32)
-    fake = (np.asarray(fake, np.float64) - centre).astype(np.float32)
-    r2, f2 = _sq_norms(real), _sq_norms(fake)
-    r_radii = _radii(real, r2, (k_pr, k_dc))
-    f_radius = _radii(fake, f2, (k_pr,))[0]
+    real, fake = centred(real, fake)
+    r2, f2 = sq_norms(real), sq_norms(fake)
+    r_radii = radii(real, r2, (k_pr, k_dc))
+    f_radius = radii(fake, f2, (k_pr,))[0]
     r_pr, r_dc = r_radii[0], r_radii[1]
     precise = np.zeros(len(fake), bool)
     density_counts = np.zeros(len(fake), np.int64)
     recalled = np.zeros(len(real), bool)
     nearest_fake = np.full(len(real), np.inf, np.float32)
     for s in range(0, len(fake), BLOCK):
-        d = _distances(real, r2, fake[s:s + BLOCK], f2[s:s + BLOCK])  # (n_real, block)
+        d = distances(real, r2, fake[s:s + BLOCK], f2[s:s + BLOCK])  # (n_real, block)
         precise[s:s + BLOCK] = (d < r_pr[:, None]).any(axis=0)
         density_counts[s:s + BLOCK] = (d < r_dc[:, None]).sum(axis=0)
         recalled |= (d < f_radius[None, s:s + BLOCK]).any(axis=1)

@@ -141,6 +141,24 @@ def _reason_for_nulls(opts, res: SourceResult) -> None:
                             "(non-finite features?)")
 
 
+def _per_image(opts, ref, gen, res: SourceResult, ref_label: str, cancel) -> None:
+    from ..per_image import scores as per_image_scores
+    from ..per_image.table import PerImageTable
+    if ref.features is None:
+        res.warnings.append("per-image scores need reference images, not a stats file: not computed")
+        return
+    if gen.features is None:
+        res.warnings.append("per-image scores need generated images, not a stats file: not computed")
+        return
+    try:
+        sc = per_image_scores.compute(ref.features, gen.features, k=opts.pr_k, cancel=cancel)
+    except ValueError as exc:
+        res.warnings.append(f"per-image scores not computed: {exc}")
+        return
+    res.per_image = PerImageTable(source=res.path, reference=ref_label, files=list(gen.files),
+                                  real_files=list(ref.files), scores=sc)
+
+
 class _StatsOnly:
     """A stats .npz (or an ADM batch's precomputed statistics) standing in for an extracted
     source (no per-image features)."""
@@ -270,6 +288,10 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
                     res.warnings.append(gen_ext.cache_note)
                 res.fid_curve = curve
                 _feature_metrics(opts, ref, gen_ext, model, res, cancel)
+                if getattr(gen_ext, "cache_key", None):
+                    res.extras["features_key"] = gen_ext.cache_key
+                if opts.per_image:
+                    _per_image(opts, ref, gen_ext, res, ref_src.label, cancel)
                 if opts.wants_classes:
                     _class_metrics(opts, ref, gen_ext, val, cancel, res)
             if opts.wants_pairs:
@@ -283,10 +305,14 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
                     res.warnings += pr.warnings
                     res.extras["pair_problems"] = skipped_records(pr.problems)
                     res.ssim_values = [s for _, s, _ in pr.per_image if s is not None]
+                    if res.per_image is not None:
+                        res.per_image.add_pairs(pr.per_image)
                     if not wants_features:
                         res.n_images = pr.n_pairs
             res.warnings += [n for n in run_notes if n not in res.warnings]
             _reason_for_nulls(opts, res)
+            if res.per_image is not None:
+                res.extras["per_image"] = res.per_image.summary()
             results.append(res)
             emit(SourceFinished("generated", i, res))
     finally:
@@ -301,6 +327,8 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
         reference["warnings"] = list(run_notes)
     if provenance:
         reference["statistics"] = provenance
+    if getattr(ref, "cache_key", None):
+        reference["features_key"] = ref.cache_key
     return RunResult(
         preset=preset.name, device=device, device_line=device_line, seed=opts.seed,
         model=model.describe() if model else None, reference=reference, results=results,

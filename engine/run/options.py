@@ -58,6 +58,8 @@ class Options:
     ray_address: str | None = None   # None: RAY_ADDRESS if set, else a local Ray instance
     # a named suite (engine/run/suites.py) these options were made from; None: chosen by hand
     suite: str | None = None
+    # per generated image: realism, nearest real image, possible copy (engine.per_image)
+    per_image: bool = False
 
     def __post_init__(self):
         from ..features.presets import PRESETS  # late import: presets imports numpy-heavy resize code
@@ -130,8 +132,8 @@ class Options:
 
     @property
     def wants_features(self) -> bool:
-        return any(m in ("fid", "sfid", "fid_inf", "fid_ci", "kid", "is", "pr", "gan-train", "gan-test")
-                   for m in self.metrics)
+        return self.per_image or any(m in ("fid", "sfid", "fid_inf", "fid_ci", "kid", "is", "pr",
+                                           "gan-train", "gan-test") for m in self.metrics)
 
     @property
     def wants_classes(self) -> bool:

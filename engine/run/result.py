@@ -40,6 +40,7 @@ class SourceResult:
     fid_curve: list = field(default_factory=list)     # [(n_images, running FID)] for plots
     extras: dict = field(default_factory=dict)        # e.g. {"kid_subset_size": 50}
     ssim_values: list = field(default_factory=list)   # per-pair SSIM, for plots only (not in JSON)
+    per_image: object = None     # engine.per_image.table.PerImageTable (JSON keeps its summary)
 
     def to_dict(self) -> dict:
         metrics = {k: _json_number(self.metrics.get(k)) for k in RESULT_KEYS}
