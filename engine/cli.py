@@ -122,6 +122,12 @@ def _write_outputs(outputs) -> None:
         done.append(path)
 
 
+def _model_or_build(model_path):
+    """The model to use; the first run without one builds it (hash-checked, said on stderr)."""
+    from .api.model_setup import ensure_model
+    return ensure_model(model_path)
+
+
 def cmd_compute(args) -> int:
     from .run.job import run
     opts = _options_from(args)
@@ -132,9 +138,10 @@ def cmd_compute(args) -> int:
         except ImportError as exc:
             raise FidStudioError(f"--pdf needs the GUI libraries (PySide6): {exc}") from None
     cancel = CancelToken()
+    model_path = _model_or_build(args.model) if opts.wants_features else args.model
     try:
         result = run(args.reference, args.generated, opts, on_event=StderrProgress(),
-                     cancel=cancel, model_path=args.model, val_path=args.val)
+                     cancel=cancel, model_path=model_path, val_path=args.val)
     except KeyboardInterrupt:
         cancel.cancel()
         print("cancelled", file=sys.stderr)
@@ -164,7 +171,7 @@ def cmd_stats(args) -> int:
     src = open_source(args.source)
     if src.kind == "stats":
         raise FidStudioError(f"{args.source} is already a stats file")
-    model = load_model(opts, args.model)
+    model = load_model(opts, _model_or_build(args.model))
     print(model.device.line, file=sys.stderr)
     ext = extract(src, get_preset(opts.preset), model, opts, role="reference", on_event=StderrProgress())
     def write(path):
