@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -57,31 +58,38 @@ def main() -> int:
         ref_dir, gen_dir = write_pngs(tmp / "ref", ref), write_pngs(tmp / "gen", gen)
         metrics = "fid,kid"
 
-        t = time.perf_counter()
-        ev = fid_studio.Evaluator(ref_dir, metrics=metrics.split(","), device=args.device)
-        t_init = time.perf_counter() - t           # session + reference (cached for the CLI too)
-        t = time.perf_counter()
-        scores = ev.score(gen)
-        t_score = time.perf_counter() - t
-        t = time.perf_counter()
-        ev.log(1, scores, run="bench")
-        t_log = time.perf_counter() - t
+        wall, cpu = {}, {}
+
+        def timed(name, fn):
+            t, c = time.perf_counter(), time.process_time()
+            out = fn()
+            wall[name], cpu[name] = time.perf_counter() - t, time.process_time() - c
+            return out
+        ev = timed("init", lambda: fid_studio.Evaluator(ref_dir, metrics=metrics.split(","), device=args.device))
+        scores = timed("score", lambda: ev.score(gen))
+        timed("log", lambda: ev.log(1, scores, run="bench"))
 
         cmd = [sys.executable, str(ROOT / "main.py"), "compute", str(ref_dir), str(gen_dir), "--metrics", metrics,
                "--device", args.device]
-        t = time.perf_counter()
+        t, c0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
-        t_cli = time.perf_counter() - t
+        c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall["cli"] = time.perf_counter() - t
+        cpu["cli"] = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
         cli = json.loads(out.stdout)["results"][0]["metrics"]
         assert cli["fid"] == scores.fid and cli["kid_mean"] == scores.kid, (cli, scores)
 
         model = InferenceModel(find_model(), args.device)
         x = np.random.default_rng(0).standard_normal((32, 3, 299, 299)).astype(np.float32)
         model.run(x)
-        t = time.perf_counter()
-        for _ in range(-(-args.n // 32)):
-            model.run(x)
-        t_model = (time.perf_counter() - t) * args.n / (32 * -(-args.n // 32))
+        scale = args.n / (32 * -(-args.n // 32))
+
+        def model_only():
+            for _ in range(-(-args.n // 32)):
+                model.run(x)
+        timed("model", model_only)
+        wall["model"] *= scale
+        cpu["model"] *= scale
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     import onnxruntime
@@ -91,19 +99,19 @@ def main() -> int:
           f"{onnxruntime.__version__}, device {ev.device}. {args.n} generated images {args.size}x{args.size} "
           f"against {args.n} reference images, metrics {metrics}; the reference's features are cached "
           "(the Evaluator keeps them; the CLI reads them from the feature cache).\n")
-    print("| what | wall time | per image |")
+    print("| what | wall time | CPU time (all threads) |")
     print("|---|---|---|")
-    for name, v in (("`Evaluator.score(uint8 array)`", t_score),
-                    ("CLI `compute` on the same images as PNG (whole process)", t_cli),
-                    ("model alone (ONNX Runtime, batch 32)", t_model),
-                    ("`Evaluator(...)` once: session + cached reference", t_init),
-                    ("`Evaluator.log` (one SQLite transaction)", t_log)):
-        print(f"| {name} | {v:.2f} s | {1000 * v / args.n:.1f} ms |")
-    print(f"\nOverhead of a score call over the model alone: {t_score - t_model:.2f} s "
-          f"({100 * (t_score / t_model - 1):.0f}%: preprocessing not hidden behind inference, "
-          f"statistics, KID); the CLI costs {t_cli - t_score:.2f} s more than the call "
-          f"(process start, imports, session creation, PNG decoding, JSON). Same FID in both: "
-          f"{scores.fid:.6f}.")
+    for key, name in (("score", "`Evaluator.score(uint8 array)`"),
+                      ("cli", "CLI `compute` on the same images as PNG (whole process)"),
+                      ("model", "model alone (ONNX Runtime, batch 32, same image count)"),
+                      ("init", "`Evaluator(...)` once: session + reference (first time: computed)"),
+                      ("log", "`Evaluator.log` (one SQLite transaction)")):
+        print(f"| {name} | {wall[key]:.2f} s | {cpu[key]:.2f} s |")
+    print(f"\nPer score call of {args.n} images: the call costs {wall['score'] - wall['model']:.2f} s wall "
+          f"({cpu['score'] - cpu['model']:.2f} s CPU) more than the model alone (preprocessing, statistics, "
+          f"FID/KID); the CLI on the same images costs {wall['cli'] - wall['score']:.2f} s wall "
+          f"({cpu['cli'] - cpu['score']:.2f} s CPU) more than the call (process start, imports, session "
+          f"creation, PNG decoding, reading the cached reference, JSON). Same FID in both: {scores.fid:.6f}.")
     return 0
 
 
