@@ -9,7 +9,15 @@ def main() -> int:
     if len(sys.argv) > 1:
         from engine.cli import main as cli_main
         return cli_main(sys.argv[1:])
-    from gui.app import main as gui_main
+    try:
+        from gui.app import main as gui_main
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] not in ("PySide6", "shiboken6", "pyqtgraph"):
+            raise
+        print(f"error: the desktop app needs PySide6 and pyqtgraph ({exc}). Install them with "
+              "pip install 'fid-studio[app]', or use the command line (fid-studio --help).",
+              file=sys.stderr)
+        return 2
     return gui_main()
 
 

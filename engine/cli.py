@@ -165,6 +165,12 @@ def _write_outputs(outputs) -> None:
         done.append(path)
 
 
+def _model_or_build(model_path):
+    """The model to use; the first run without one builds it (hash-checked, said on stderr)."""
+    from .api.model_setup import ensure_model
+    return ensure_model(model_path)
+
+
 def cmd_compute(args) -> int:
     from .run.job import run
     opts = _options_from(args)
@@ -175,9 +181,10 @@ def cmd_compute(args) -> int:
         except ImportError as exc:
             raise FidStudioError(f"--pdf needs the GUI libraries (PySide6): {exc}") from None
     cancel = CancelToken()
+    model_path = _model_or_build(args.model) if opts.wants_features else args.model
     try:
         result = run(args.reference, args.generated, opts, on_event=StderrProgress(),
-                     cancel=cancel, model_path=args.model, val_path=args.val)
+                     cancel=cancel, model_path=model_path, val_path=args.val)
     except KeyboardInterrupt:
         cancel.cancel()
         print("cancelled", file=sys.stderr)
@@ -234,7 +241,7 @@ def cmd_stats(args) -> int:
     src = apply_shard(src, parse_shard(opts.shard))
     if not src.files and not src.refused:
         raise FidStudioError(f"shard {opts.shard} of {args.source} holds no images")
-    model = load_model(opts, args.model)
+    model = load_model(opts, _model_or_build(args.model))
     print(model.device.line, file=sys.stderr)
     if model.precision_warning():
         print(f"warning: {model.precision_warning()}", file=sys.stderr)

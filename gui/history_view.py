@@ -26,14 +26,21 @@ def _item(text, tip=None, align_right=False) -> QTableWidgetItem:
     return it
 
 
+TRAINING_HEADERS = ("Training run", "Reference", "Points", "Last step", "Best FID", "Preset", "Updated")
+
+
 class HistoryView(QWidget):
     open_requested = Signal(object)      # RunResult
     export_requested = Signal(object)    # RunResult
+    training_open_requested = Signal(str)   # name of a training run logged from Python
 
-    def __init__(self, history, parent=None):
+    def __init__(self, history, parent=None, training=None):
         super().__init__(parent)
         self.history = history
+        self.training = training         # engine.outputs.training_log.TrainingLog, or None
         lay = QVBoxLayout(self)
+        self.training_box = self._build_training()
+        lay.addWidget(self.training_box)
         top = QHBoxLayout()
         top.addWidget(QLabel("Reference:"))
         self.filter = QComboBox()
@@ -78,8 +85,74 @@ class HistoryView(QWidget):
         lay.addWidget(split)
         self.refresh()
 
+    def _build_training(self) -> QWidget:
+        """Experiments logged with ``Evaluator.log``; hidden until there is one."""
+        box = QWidget()
+        bl = QVBoxLayout(box)
+        bl.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        note = QLabel("Training runs logged from Python (fid_studio.Evaluator.log); open one to "
+                      "watch its curve grow.")
+        note.setObjectName("hint")
+        row.addWidget(note, 1)
+        self.b_open_training = QPushButton("Open training run")
+        self.b_open_training.clicked.connect(self._open_training)
+        row.addWidget(self.b_open_training)
+        bl.addLayout(row)
+        t = self.training_table = QTableWidget(0, len(TRAINING_HEADERS))
+        t.setHorizontalHeaderLabels(TRAINING_HEADERS)
+        t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        t.verticalHeader().setVisible(False)
+        t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        t.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        t.setMaximumHeight(150)
+        t.doubleClicked.connect(self._open_training)
+        bl.addWidget(t)
+        box.setVisible(False)
+        return box
+
+    def refresh_training(self) -> None:
+        """Re-read the training list, keeping the selected row."""
+        if self.training is None:
+            return
+        t = self.training_table
+        chosen = self.selected_training()
+        runs = self.training.runs()
+        t.setRowCount(len(runs))
+        for r, run in enumerate(runs):
+            cells = [_item(run.name), _item(short_name(run.reference), run.reference),
+                     _item(f"{run.n_points:,}", align_right=True),
+                     _item(str(run.last_step) if run.last_step is not None else DASH, align_right=True),
+                     _item(f"{run.best_fid:.3f}" if run.best_fid is not None else DASH, align_right=True),
+                     _item(run.preset), _item(run.updated.replace("T", " ")[:19])]
+            cells[0].setData(ID_ROLE, run.name)
+            for c, it in enumerate(cells):
+                t.setItem(r, c, it)
+            if run.name == chosen:
+                t.selectRow(r)
+        self.training_box.setVisible(bool(runs))
+        self.b_open_training.setEnabled(bool(runs))
+
+    def training_names(self) -> list[str]:
+        t = self.training_table
+        return [t.item(r, 0).data(ID_ROLE) for r in range(t.rowCount())]
+
+    def selected_training(self) -> str | None:
+        rows = sorted({i.row() for i in self.training_table.selectedIndexes()})
+        return self.training_table.item(rows[0], 0).data(ID_ROLE) if rows else None
+
+    def _open_training(self, *_):
+        name = self.selected_training()
+        if name is None and self.training_table.rowCount() == 1:
+            name = self.training_table.item(0, 0).data(ID_ROLE)
+        if name is not None:
+            self.training_open_requested.emit(name)
+
     # -- listing ---------------------------------------------------------------------------
     def refresh(self) -> None:
+        self.refresh_training()
         current = self.filter.currentData()
         self.filter.blockSignals(True)
         self.filter.clear()

@@ -18,8 +18,10 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QPushButton, QS
 from engine import APP_NAME, __version__
 from engine.errors import OptionError
 from engine.outputs.history import History, open_history
+from engine.outputs.training_log import TrainingLog
 
 from .crash import log_exception, show_error
+from .live_training import LiveTraining, training_title
 from .exporting import ask_export_path, export_with_message, suggested_name
 from .history_view import HistoryView
 from .metric_availability import model_info, pairing_note, reasons
@@ -60,6 +62,12 @@ class MainWindow(QMainWindow):
             history, note = open_history()
             self.startup_notes += [note] if note else []
         self.history = history
+        try:
+            self.training = TrainingLog(self.history.path)
+        except (sqlite3.Error, OSError) as exc:      # the app still works without the list
+            self.training = None
+            log_exception(exc, "training log")
+        self.current_training = None     # name of the training run shown in Results, if any
         self.model = model_info()
         self.current = None              # the RunResult shown in Results
         self.current_run_id = None       # its id in the history (None if not stored)
@@ -145,8 +153,10 @@ class MainWindow(QMainWindow):
         self.result_title, self.table, self.sweep, self.classes = st.title, st.table, st.sweep, st.classes
         self.samples, self.results_split = st.samples, st.split
 
-        self.history_view = HistoryView(self.history)
+        self.history_view = HistoryView(self.history, training=self.training)
         self.history_view.open_requested.connect(self.show_stored)
+        self.history_view.training_open_requested.connect(self.open_training)
+        self.live_training = LiveTraining(self)
         self.history_view.export_requested.connect(self.export_dialog)
         self.tabs.addTab(self.history_view, "History")
         self.samples_view = SamplesView(self.pool)
@@ -338,14 +348,19 @@ class MainWindow(QMainWindow):
     # -- results ---------------------------------------------------------------------------
     def show_result(self, result, run_id=None) -> None:
         self.current, self.current_run_id = result, run_id
+        self.current_training = result.options.get("training_run")
         n = len(result.results)
-        self.result_title.setText(f"{n} source(s) against {Path(result.reference['path']).name} "
+        self.result_title.setText(training_title(result) if self.current_training else
+                                  f"{n} source(s) against {Path(result.reference['path']).name} "
                                   f"({result.reference['n_images']:,} images) · preset {result.preset} · "
                                   f"{result.created.replace('T', ' ')[:19]}")
         self.results_tab.show_result(result)
         self.samples_view.set_result(result)
         self.problems.show_result_problems(result)
         self._update_buttons()
+        if self.current_training:
+            self.samples.show_message("Scores logged from a training script: no image folders to show.")
+            return
         self.samples.show_message("Loading thumbnails…")
         start_task(self.pool, self._tasks, load_samples, result.reference["path"],
                    [r.path for r in result.results], on_done=self._samples_done,
@@ -363,6 +378,10 @@ class MainWindow(QMainWindow):
         self.show_result(result, None)
         self.live_plots.show_result(result)
         self.tabs.setCurrentIndex(1)
+
+    # -- training runs logged from Python (gui/live_training.py) ----------------------
+    def open_training(self, name: str) -> None:
+        self.live_training.open(name)
 
     def export_dialog(self, result=None) -> None:
         result = result or self.current
@@ -432,10 +451,13 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.watcher.stop()
+        self.live_training.stop()
         if self.runner.running:
             self.runner.cancel()
         self.samples_view.shutdown()
         self.pool.waitForDone(10000)
         self.save_settings()
         self.history.close()
+        if self.training is not None:
+            self.training.close()
         super().closeEvent(event)

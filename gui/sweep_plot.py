@@ -21,6 +21,8 @@ from .result_format import best_index
 def sweep_points(result, key: str) -> tuple[list, list, list, list, str]:
     """(x, y, names, source indices, x title) of the sources that have ``key``."""
     xs_all, title = sweep_axis([r.path for r in result.results])
+    if result.options.get("training_run"):      # logged from Python: the names are step_<n>
+        title = "training step"
     xs, ys, names, idx = [], [], [], []
     for i, (x, r) in enumerate(zip(xs_all, result.results)):
         v = r.metrics.get(key)

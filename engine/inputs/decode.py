@@ -121,10 +121,18 @@ class ZipReader:
         return decode_bytes_or_path(name, opener)
 
 
+def _pass_through(item) -> Decoded:
+    """In-memory images (engine.api.images) arrive as (label, HxWx3 uint8): nothing to decode."""
+    name, array = item
+    return Decoded(name, array=array)
+
+
 def reader_for(source):
     if source.kind == "array":
         from .arrays import ArrayReader
         return ArrayReader(source.array)
+    if source.kind == "arrays":
+        return _pass_through
     if source.kind == "zip":
         return ZipReader(source.path, getattr(source, "members", None))
     return FolderReader(source.path)

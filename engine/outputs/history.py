@@ -106,6 +106,9 @@ class History:
         self.path = Path(path) if path is not None else default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=10.0)
+        # WAL: a training script logging scores (engine.outputs.training_log) and the app
+        # reading never block each other
+        self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA foreign_keys = ON")
         self._migrate()
 

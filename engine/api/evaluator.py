@@ -1,0 +1,193 @@
+"""``Evaluator``: a reference processed once, then any number of ``score`` calls.
+
+Each call runs the CLI's own pipeline (preset preprocessing, batching, the ONNX Runtime
+session, streaming statistics, the metric functions and their warnings), so the same pixels
+give the same numbers as ``fid-studio compute``. In-memory images enter that pipeline as an
+"arrays" source instead of files. The ONNX Runtime session is created once; ``score`` and
+``log`` may be called from several threads at once (a training loop's callback thread, a
+data-loader thread): calls share only the read-only reference and the session, whose
+``run`` is thread-safe, and the history writer, which has its own lock.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+from types import MappingProxyType
+
+from ..errors import OptionError
+from ..features.pipeline import extract
+from ..features.presets import get_preset
+from ..inputs.sources import load_stats, open_source
+from ..metrics import METRICS
+from ..run.job import _feature_metrics, _note_warnings, _StatsOnly, load_model
+from ..run.options import Options
+from ..run.result import SourceResult, empty_metrics, skipped_records
+from .images import array_source, npz_images
+from .model_setup import ensure_model
+from .scores import Scores
+
+# metrics computed from one set of images against the reference (no pairs, no classes)
+API_METRICS = tuple(name for name, spec in METRICS.items() if spec.needs in ("features", "logits"))
+SCORE_KEYS = tuple(k for name in API_METRICS for k in METRICS[name].keys)
+
+
+class _CountingModel:
+    """The inference session, counting the images it has run (``Evaluator.images_run``)."""
+
+    def __init__(self, model):
+        self._model = model
+        self.sha256, self.has_logits, self.device = model.sha256, model.has_logits, model.device
+        self._lock = threading.Lock()
+        self.images_run = 0
+
+    def run(self, batch):
+        out = self._model.run(batch)
+        with self._lock:
+            self.images_run += len(batch)
+        return out
+
+    def describe(self) -> dict:
+        return self._model.describe()
+
+    def __getattr__(self, name):      # anything else the pipeline reads (outputs, session...)
+        return getattr(self._model, name)
+
+
+class Evaluator:
+    """Scores generated images against a fixed reference, as ``fid-studio compute`` would.
+
+    reference: a folder, .zip, stats .npz (``mu``/``sigma``), samples .npz (uint8 ``arr_0``),
+        a uint8 array N×H×W×3 / N×3×H×W, or an iterable of such batches. Processed once.
+    preset: ``clean`` | ``pytorch-fid`` | ``tensorflow`` (the reference convention).
+    metrics: any of ``fid``, ``kid``, ``is``, ``pr`` (paired and class metrics need folders:
+        use the CLI for those).
+    device: ``auto`` | ``cuda`` | ``cpu``.
+    model: an ONNX model file; default: the app's model, built on first use.
+    history: the History database ``log`` writes to; default: the app's own.
+    """
+
+    def __init__(self, reference, preset: str = "clean", metrics=("fid", "kid"), device: str = "auto", *,
+                 batch_size: int = 32, workers: int | None = None, seed: int = 0, model=None,
+                 use_cache: bool = True, history=None):
+        metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+        bad = [m for m in metrics if m not in API_METRICS]
+        if bad:
+            raise OptionError(f"metric(s) {', '.join(map(str, bad))} not available in the Python API; "
+                              f"valid: {', '.join(API_METRICS)} (paired and class metrics: use the CLI)")
+        extra = {"workers": workers} if workers is not None else {}
+        # live_fid_budget 0: no running FID during a call, only the final value
+        self.options = Options(metrics=metrics, preset=preset, device=device, batch_size=batch_size,
+                               seed=seed, use_cache=use_cache, live_fid_budget=0.0, **extra)
+        self._preset = get_preset(preset)
+        self._model = _CountingModel(load_model(self.options, ensure_model(model)))
+        self._history_path = history
+        self._log = None
+        self._log_lock = threading.Lock()
+        self._workdirs: list = []
+        self.reference_label, self._ref = self._features(reference, "reference", keep=True)
+
+    # -- public ----------------------------------------------------------------------------
+    @property
+    def device(self) -> str:
+        """``cuda`` or ``cpu``: where the model really runs."""
+        return self._model.device.device
+
+    @property
+    def device_line(self) -> str:
+        return self._model.device.line
+
+    @property
+    def model_sha256(self) -> str:
+        return self._model.sha256
+
+    @property
+    def n_reference(self) -> int:
+        return int(self._ref.stats.n or 0) if self._ref.features is None else int(self._ref.n)
+
+    @property
+    def images_run(self) -> int:
+        """Images run through the network so far (the reference included, once)."""
+        return self._model.images_run
+
+    def score(self, images) -> Scores:
+        """Metrics of ``images`` (an array, an iterable of batches, or a folder/.zip/.npz
+        path) against the reference."""
+        label, gen = self._features(images, "generated", keep=False)
+        try:
+            warnings = list(getattr(gen, "source_warnings", []))
+            res = SourceResult(path=label, n_images=gen.n, metrics=empty_metrics(), warnings=warnings)
+            if gen.features is None:
+                raise OptionError("score() needs images, not a stats file")
+            res.skipped = skipped_records(gen.skipped)
+            res.warnings += _note_warnings(gen.notes)
+            if gen.cache_note:
+                res.warnings.append(gen.cache_note)
+            _feature_metrics(self.options, self._ref, gen, self._model, res)
+        finally:
+            if getattr(gen, "workdir", None):
+                shutil.rmtree(gen.workdir, ignore_errors=True)
+        return Scores(metrics=MappingProxyType({k: res.metrics.get(k) for k in SCORE_KEYS}),
+                      n_images=res.n_images, n_reference=self.n_reference, preset=self.options.preset,
+                      seed=self.options.seed, warnings=tuple(res.warnings),
+                      skipped=tuple(res.skipped), extras=dict(res.extras))
+
+    def log(self, step: int, scores: Scores, run: str = "training") -> None:
+        """Record ``scores`` at training ``step`` under the experiment ``run`` in the History
+        database; the desktop app draws the curve as points arrive. Thread-safe."""
+        from ..outputs.training_log import TrainingLog
+        with self._log_lock:
+            if self._log is None:
+                self._log = TrainingLog(self._history_path)
+            self._log.log(run, step, scores, reference=self.reference_label, model_sha256=self.model_sha256)
+
+    def close(self) -> None:
+        with self._log_lock:
+            if self._log is not None:
+                self._log.close()
+                self._log = None
+        for d in self._workdirs:
+            shutil.rmtree(d, ignore_errors=True)
+        self._workdirs.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            for d in self._workdirs:
+                shutil.rmtree(d, ignore_errors=True)
+        except Exception:  # interpreter shutdown: nothing left to clean with
+            pass
+
+    # -- inputs ----------------------------------------------------------------------------
+    def _features(self, images, role: str, keep: bool):
+        """(label, extracted features) of any accepted input."""
+        opts = self.options
+        if isinstance(images, (str, os.PathLike)):
+            path = Path(images)
+            if path.suffix.lower() == ".npz" and path.is_file():
+                arr = npz_images(path)
+                if arr is None:
+                    return str(path), _StatsOnly(load_stats(path))
+                src, label = array_source(arr, str(path)), str(path)
+                opts = opts.replace(use_cache=False)
+            else:
+                src = open_source(path)
+                label = src.label
+        else:
+            src = array_source(images)
+            n = len(src.files)
+            label = f"in-memory images ({n})" if n else "in-memory images"
+            opts = opts.replace(use_cache=False)
+        ext = extract(src, self._preset, self._model, opts, role=role)
+        ext.source_warnings = src.warnings()
+        if keep and getattr(ext, "workdir", None):
+            self._workdirs.append(ext.workdir)
+        if role == "reference" and not len(src.files) and src.kind == "arrays":
+            label = f"in-memory images ({ext.n})"
+        return label, ext
