@@ -62,6 +62,7 @@ def _options_from(args) -> Options:
                    executor=args.executor, ray_address=args.ray_address,
                    fid_ci_resamples=getattr(args, "fid_ci_resamples", 50),
                    fid_inf_points=getattr(args, "fid_inf_points", 15),
+                   is_splits=getattr(args, "is_splits", "ttur"),
                    per_image=getattr(args, "per_image", None) is not None,
                    live_fid_budget=0.02)  # no live plot here: the progress line needs few updates
     return suites.apply(suite, opts) if suite else opts
@@ -105,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--suite", choices=list(SUITES), help="a paper protocol that fixes preset and metrics: "
                    + "; ".join(f"{k} = {v.label}" for k, v in SUITES.items()))
     c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--is-splits", default="ttur", choices=("ttur", "adm"),
+                   help="Inception Score splits: ttur = 10 equal splits in file order (TTUR, "
+                        "torch-fidelity); adm = consecutive splits of 5,000 images (ADM evaluator)")
     c.add_argument("--fid-ci-resamples", type=int, default=50,
                    help="bootstrap resamples for the FID interval (--metrics fid_ci; default 50)")
     c.add_argument("--fid-inf-points", type=int, default=15,
@@ -136,6 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--weights", type=Path, help="pt_inception-2015-12-05-6726825d.pth")
     b.add_argument("--out", type=Path, help="output file (default: the app's model location)")
     msub.add_parser("info", help="where the model is and what it provides")
+    h = msub.add_parser("add-is-head", help="add the Inception Score head (pool3 · Wᵀ, no bias) from "
+                        "pytorch-fid's official weights, checked by hash and against the model's own weights")
+    g = h.add_mutually_exclusive_group(required=True)
+    g.add_argument("--download", action="store_true", help="download pt_inception-2015-12-05-6726825d.pth "
+                   "(about 91 MB) from pytorch-fid's GitHub release")
+    g.add_argument("--weights", type=Path, dest="head_weights", metavar="FILE",
+                   help="pt_inception-2015-12-05-6726825d.pth or torch-fidelity's "
+                        "weights-inception-2015-12-05-6726825d.pth")
+    h.add_argument("--model", type=Path, default=None, help="model to extend (default: the one the app uses)")
     return parser
 
 
@@ -277,9 +290,27 @@ def cmd_model(args) -> int:
         print(json.dumps({"path": str(path), "provenance": json.loads(prov.read_text()) if prov.exists() else None},
                          indent=2))
         return 0
+    if args.model_command == "add-is-head":
+        return _add_is_head(args)
     out = args.out or (models.user_model_path() if args.weights else models.DEFAULT_MODEL_PATH)
     info = models.build_model(out, weights=args.weights)
     print(json.dumps(info, indent=2))
+    return 0
+
+
+def _add_is_head(args) -> int:
+    from models.enable_is import enable_is
+    state = {"shown": -1}
+
+    def progress(done, total):
+        pct = int(100 * done / total) if total else -1
+        if total and pct // 10 != state["shown"]:
+            state["shown"] = pct // 10
+            print(f"  {done / 1e6:.1f} / {total / 1e6:.1f} MB", file=sys.stderr)
+
+    prov = enable_is(args.model, weights=args.head_weights, progress=progress,
+                     say=lambda msg: print(msg, file=sys.stderr))
+    print(json.dumps(prov, indent=2))
     return 0
 
 

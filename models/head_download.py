@@ -12,7 +12,6 @@
 """
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import socket
@@ -25,6 +24,7 @@ from urllib.parse import urlparse
 
 from .errors import DownloadCancelled, DownloadError, HashMismatchError
 from .is_head import OFFICIAL_SHA256_PREFIX
+from .wheel_source import sha256_file as _sha256
 
 # pytorch-fid's own URL (FID_WEIGHTS_URL in pytorch_fid/inception.py).
 PYTORCH_FID_URL = ("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
@@ -148,9 +148,3 @@ def _fetch(url, part: Path, progress: Progress, cancelled, timeout: float) -> No
                             "run it again to resume")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

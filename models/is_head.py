@@ -30,6 +30,7 @@ import numpy as np
 from . import inception_spec as spec
 from . import onnx_wire
 from .errors import HashMismatchError, ModelBuildError, WeightsFormatError
+from .wheel_source import sha256_file as _sha256
 
 LOGITS_UNBIASED = "logits_unbiased"
 HEAD_WEIGHT = "is_head.fc_weight_t"
@@ -51,12 +52,6 @@ class VerifiedHead:
     worst_rel_diff: float     # largest per-tensor max|diff| / max|genuine| seen
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def body_of(data: bytes) -> tuple[bytes, dict]:

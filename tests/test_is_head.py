@@ -46,8 +46,8 @@ def test_head_is_appended_to_an_unchanged_body(model_path, is_model_path):
     assert data[:len(body)] == body  # the genuine body, byte for byte
     onnx.checker.check_model(onnx.load(str(is_model_path)), full_check=True)
     s = ort.InferenceSession(str(is_model_path), providers=["CPUExecutionProvider"])
-    assert [o.name for o in s.get_outputs()] == ["features", "logits_unbiased"]
-    feats, logits = s.run(None, {"images": golden_inputs()[:3]})
+    assert [o.name for o in s.get_outputs()] == ["features", "mixed_6_conv", "logits_unbiased"]
+    feats, logits = s.run(["features", "logits_unbiased"], {"images": golden_inputs()[:3]})
     w, b = is_stand_in_head()
     expected = feats.astype(np.float64) @ w.T.astype(np.float64)  # no bias
     assert np.abs(logits - expected).max() <= 1e-5 * np.abs(expected).max()
@@ -56,7 +56,7 @@ def test_head_is_appended_to_an_unchanged_body(model_path, is_model_path):
 
 def test_provenance_records_head_source_and_hash(model_path, is_model_path, stand_in_head_file):
     prov = json.loads(provenance_path(is_model_path).read_text())
-    assert prov["has_logits"] is True and list(prov["outputs"]) == ["features", "logits_unbiased"]
+    assert prov["has_logits"] is True and list(prov["outputs"]) == ["features", "mixed_6_conv", "logits_unbiased"]
     assert prov["is_head"]["source"] == "test stand-in"
     assert prov["is_head"]["sha256"] == sha256_file(stand_in_head_file)
     assert prov["is_head"]["max_body_difference"] == 0.0
@@ -72,7 +72,7 @@ def test_adding_again_replaces_the_head(is_model_path, stand_in_head_file, tmp_p
     add_is_head(out, stand_in_head_file, source="again", expected_prefix=_prefix(stand_in_head_file))
     assert out.read_bytes() == is_model_path.read_bytes()[:out.stat().st_size]
     assert out.stat().st_size == is_model_path.stat().st_size
-    assert [o.name for o in ort.InferenceSession(str(out)).get_outputs()] == ["features", "logits_unbiased"]
+    assert [o.name for o in ort.InferenceSession(str(out)).get_outputs()] == ["features", "mixed_6_conv", "logits_unbiased"]
 
 
 def test_fid_and_kid_identical_before_and_after(model_path, is_model_path, tmp_path):

@@ -48,6 +48,12 @@ class _CountingModel:
             self.images_run += len(batch)
         return out
 
+    def run_outputs(self, batch, spatial: bool = False) -> dict:
+        out = self._model.run_outputs(batch, spatial=spatial)
+        with self._lock:
+            self.images_run += len(batch)
+        return out
+
     def describe(self) -> dict:
         return self._model.describe()
 

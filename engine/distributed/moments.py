@@ -7,29 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-try:  # the shared merge, where the stats module provides it
-    from ..features.stats import merge_moments, moments_to_stats
-except ImportError:  # pragma: no cover - same contract, float64 sums
-    from ..metrics.fid import GaussianStats
-
-    def merge_moments(parts):
-        parts = list(parts)
-        if not parts:
-            raise ValueError("nothing to merge")
-        n = sum(int(p[0]) for p in parts)
-        total = np.sum([np.asarray(p[1], np.float64) for p in parts], axis=0)
-        outer = np.zeros_like(np.asarray(parts[0][2], np.float64))
-        for p in parts:
-            outer += np.asarray(p[2], np.float64)
-        return n, total, outer
-
-    def moments_to_stats(n, total, outer):
-        n = int(n)
-        if n < 2:
-            raise ValueError("statistics need at least 2 images")
-        mu = np.asarray(total, np.float64) / n
-        cov = (np.asarray(outer, np.float64) - n * np.outer(mu, mu)) / (n - 1)
-        return GaussianStats(mu=mu, sigma=(cov + cov.T) * 0.5, n=n)
+from ..features.stats import merge_moments, moments_to_stats  # noqa: F401 (re-exported)
 
 
 def shard_moments(features: np.ndarray):

@@ -173,10 +173,22 @@ class InferenceModel:
         return out[0], (out[1] if self.has_logits else None)
 
     def run_outputs(self, batch: np.ndarray, spatial: bool = False) -> dict:
-        """{"features", "logits" (when the head exists), SPATIAL (when asked)}: one pass."""
-        names = self._outputs + ([SPATIAL] if spatial and self.has_spatial else [])
-        out = self.session.run(names, {self.input_name: np.ascontiguousarray(batch, np.float32)})
-        return dict(zip(names, out))
+        """{"features", "logits" (the unbiased head, when present), SPATIAL (when asked)}: one pass."""
+        batch = np.ascontiguousarray(batch, np.float32)
+        if spatial and self.has_spatial:   # the bound runner binds features/logits only
+            names = self._outputs + [SPATIAL]
+            out = self.session.run(names, {self.input_name: batch})
+        else:
+            names = self._outputs
+            out = self._bound.run(batch) if self._bound is not None else \
+                self.session.run(names, {self.input_name: batch})
+        got = dict(zip(names, out))
+        res = {"features": got["features"]}
+        if self.has_logits:
+            res["logits"] = got[LOGITS]
+        if SPATIAL in got:
+            res[SPATIAL] = got[SPATIAL]
+        return res
 
     def describe(self) -> dict:
         return {"path": str(self.path), "sha256": self.sha256, "body_sha256": self.body_sha256,
