@@ -31,7 +31,6 @@ def _cast(onnx_helper, src, dst, to):
 
 
 def to_fp16(src, dst) -> Path:
-    import onnx
     from onnx import helper, numpy_helper
     model = _load(src)
     g = model.graph
@@ -54,6 +53,13 @@ def to_fp16(src, dst) -> Path:
     head = [_cast(helper, n, f"{n}__fp16", FLOAT16) for n in inputs]
     tail = [helper.make_node("Cast", [f"{n}__fp16"], [n], to=FLOAT, name=f"cast_out_{n}") for n in outputs]
     nodes = head + list(g.node) + tail
+    return _save(model, nodes, dst)
+
+
+def _save(model, nodes, dst) -> Path:
+    """Replace the graph's nodes, drop stale shape info, check and write the model."""
+    import onnx
+    g = model.graph
     del g.node[:]
     g.node.extend(nodes)
     del g.value_info[:]
@@ -63,7 +69,6 @@ def to_fp16(src, dst) -> Path:
 
 
 def emulate_fp16(src, dst) -> Path:
-    import onnx
     from onnx import helper, numpy_helper
     model = _load(src)
     g = model.graph
@@ -89,12 +94,7 @@ def emulate_fp16(src, dst) -> Path:
         nodes.append(node)
         for out in node.output:
             rounded(out, public=out[:-5] if out.endswith("__raw") else None)
-    del g.node[:]
-    g.node.extend(nodes)
-    del g.value_info[:]
-    onnx.checker.check_model(model)
-    onnx.save(model, str(dst))
-    return Path(dst)
+    return _save(model, nodes, dst)
 
 
 def fp16_model_for(src) -> Path:
