@@ -10,10 +10,8 @@ import dataclasses
 import sqlite3
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QPushButton, QScrollArea,
-                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtCore import QThreadPool, QTimer, Signal
+from PySide6.QtWidgets import QMainWindow
 
 from engine import APP_NAME, __version__
 from engine.errors import OptionError
@@ -21,18 +19,16 @@ from engine.outputs.history import History, open_history
 from engine.outputs.training_log import TrainingLog
 
 from .crash import log_exception, show_error
-from .live_training import LiveTraining, training_title
+from .live_training import training_title
 from .exporting import ask_export_path, export_with_message, suggested_name
-from .history_view import HistoryView
 from .metric_availability import model_info, pairing_note, reasons
-from .options_panel import OptionsPanel
 from .run_controller import RunController
 from .sample_strip import load_samples
-from .samples_view import SamplesView
 from .settings import as_int, open_settings_checked
-from .sources_panel import SourcesPanel, dropped_paths
-from .tabs import STYLE, ResultsTab, RunTab
+from .sources_panel import dropped_paths
+from .tabs import STYLE
 from .watch import WatchController
+from . import window_layout
 from .workers import start_task
 
 
@@ -102,99 +98,7 @@ class MainWindow(QMainWindow):
 
     # -- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
-        setup = QWidget()
-        sl = QVBoxLayout(setup)
-        sl.setContentsMargins(6, 6, 6, 6)
-        self.sources = SourcesPanel(self.pool)
-        self.options = OptionsPanel()
-        self.options.val_folder.start_dir = lambda: self.sources.last_dir
-        sl.addWidget(self.sources)
-        sl.addWidget(self.options)
-        sl.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(setup)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        # Run / Cancel and their messages stay visible below the scrolling setup.
-        left = QWidget()
-        left.setMinimumWidth(400)
-        ll = QVBoxLayout(left)
-        ll.setContentsMargins(0, 0, 0, 6)
-        ll.addWidget(scroll, 1)
-        row = QHBoxLayout()
-        row.setContentsMargins(6, 0, 6, 0)
-        self.run_button = QPushButton("Run")
-        self.run_button.setObjectName("runButton")
-        self.run_button.setToolTip("Score the generated sources (Ctrl+R)")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop the run; nothing is saved (Esc)")
-        self.run_button.clicked.connect(lambda: self.start_run())
-        self.cancel_button.clicked.connect(self.cancel_run)
-        row.addWidget(self.run_button, 1)
-        row.addWidget(self.cancel_button)
-        ll.addLayout(row)
-        self.run_hint = QLabel()
-        self.run_hint.setObjectName("runHint")
-        self.run_hint.setWordWrap(True)
-        self.watch_status = QLabel()
-        self.watch_status.setObjectName("hint")
-        self.watch_status.setWordWrap(True)
-        for label in (self.run_hint, self.watch_status):
-            label.setContentsMargins(8, 0, 8, 0)
-            ll.addWidget(label)
-
-        self.tabs = QTabWidget()
-        self.run_tab, self.results_tab = RunTab(), ResultsTab()
-        self.tabs.addTab(self.run_tab, "Run")
-        self.tabs.addTab(self.results_tab, "Results")
-        rt, st = self.run_tab, self.results_tab
-        self.run_status, self.progress, self.live_plots = rt.status, rt.progress, rt.plots
-        self.problems, self.run_split = rt.problems, rt.split
-        self.result_title, self.table, self.sweep, self.classes = st.title, st.table, st.sweep, st.classes
-        self.samples, self.results_split = st.samples, st.split
-
-        self.history_view = HistoryView(self.history, training=self.training)
-        self.history_view.open_requested.connect(self.show_stored)
-        self.history_view.training_open_requested.connect(self.open_training)
-        self.live_training = LiveTraining(self)
-        self.history_view.export_requested.connect(self.export_dialog)
-        self.tabs.addTab(self.history_view, "History")
-        self.samples_view = SamplesView(self.pool)
-        self.tabs.addTab(self.samples_view, "Samples")
-        self.tabs.currentChanged.connect(
-            lambda i: self.samples_view.activate() if self.tabs.widget(i) is self.samples_view else None)
-
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(left)
-        split.addWidget(self.tabs)
-        split.setStretchFactor(1, 1)
-        split.setSizes([420, 900])
-        self.main_split = split
-        self.setCentralWidget(split)
-        self.device_label = QLabel()
-        self.statusBar().addPermanentWidget(self.device_label)
-        self._actions()
-
-    def _actions(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        run_menu = self.menuBar().addMenu("&Run")
-
-        def act(menu, text, slot, shortcut=None):
-            a = QAction(text, self)
-            if shortcut:
-                a.setShortcut(QKeySequence(shortcut))
-            a.triggered.connect(slot)
-            menu.addAction(a)
-            return a
-        self.act_add = act(file_menu, "&Add source…", self.add_source, "Ctrl+O")
-        act(file_menu, "Add &checkpoint folder…", self.sources.choose_checkpoint_folder)
-        self.act_export = act(file_menu, "&Export…", lambda: self.export_dialog(self.current), "Ctrl+E")
-        file_menu.addSeparator()
-        act(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.act_enable_is = act(self.menuBar().addMenu("&Model"), "Enable &Inception Score…",
-                                 self.enable_is_dialog)
-        self.act_run = act(run_menu, "&Run", lambda: self.start_run(), "Ctrl+R")
-        self.act_cancel = act(run_menu, "&Cancel", self.cancel_run, "Esc")
+        window_layout.build(self)
 
     # -- sources and availability ----------------------------------------------------------
     def add_source(self) -> None:
