@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -62,20 +63,48 @@ class Sampler:
         return {k: round(v, 1) for k, v in self.peak.items()}
 
 
-def measure(cmd, env=None) -> dict:
+PROGRESS = re.compile(r"\[features\] (\d+)/(\d+)")
+
+
+def measure(cmd, env=None, marks=()) -> dict:
+    """Run cmd, sampling its memory; with marks (image counts), also record elapsed time and the
+    peaks so far when the progress lines on stderr first reach each count."""
     t = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     s = Sampler(p.pid)
-    out, err = p.communicate()
+    reached, err_tail = [], []
+    pending = sorted(marks)
+
+    def read_stderr():
+        for line in p.stderr:
+            err_tail.append(line)
+            del err_tail[:-50]
+            m = PROGRESS.search(line)
+            while m and pending and int(m.group(1)) >= pending[0]:
+                peak = {k: round(v, 1) for k, v in s.peak.items()}
+                reached.append({"images": int(m.group(1)), "mark": pending.pop(0),
+                                "elapsed_s": round(time.perf_counter() - t, 1),
+                                "peak_rss_mib": peak["VmHWM"], "peak_anon_mib": peak["RssAnon"],
+                                "load_avg_1min": round(os.getloadavg()[0], 1)})
+                print(json.dumps(reached[-1]), file=sys.stderr, flush=True)
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    out = p.stdout.read()
+    p.wait()
+    reader.join()
     peaks = s.stop()
     wall = time.perf_counter() - t
     if p.returncode != 0:
-        raise SystemExit(f"{cmd} failed ({p.returncode}):\n{err[-3000:]}")
-    return {"wall_s": round(wall, 1), "peak_rss_mib": peaks["VmHWM"], "peak_anon_mib": peaks["RssAnon"],
-            "peak_file_mib": peaks["RssFile"], "stdout": out.strip().splitlines()[-1:] or [""]}
+        raise SystemExit(f"{cmd} failed ({p.returncode}):\n{''.join(err_tail)[-3000:]}")
+    r = {"wall_s": round(wall, 1), "peak_rss_mib": peaks["VmHWM"], "peak_anon_mib": peaks["RssAnon"],
+         "peak_file_mib": peaks["RssFile"], "stdout": out.strip().splitlines()[-1:] or [""]}
+    if marks:
+        r["marks"] = reached
+    return r
 
 
-def pipeline(n: int, stand_in: bool, workers: int, batch: int, shard: str = "") -> dict:
+def pipeline(n: int, stand_in: bool, workers: int, batch: int, shard: str = "", marks=()) -> dict:
     import scale_data
     folder = scale_data.images(n)
     model = scale_data.stand_in_model() if stand_in else None
@@ -87,7 +116,7 @@ def pipeline(n: int, stand_in: bool, workers: int, batch: int, shard: str = "") 
             cmd += ["--model", str(model)]
         if shard:  # e.g. 1/2 of the 100k folder = its first 50k images
             cmd += ["--shard", shard]
-        r = measure(cmd, env)
+        r = measure(cmd, env, marks)
     if shard:
         i, k = map(int, shard.split("/"))
         n = i * n // k - (i - 1) * n // k
@@ -156,9 +185,12 @@ def main():
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--no-stats", action="store_true", help="rows: skip the moment accumulation")
     ap.add_argument("--shard", default="", help="pipeline: only this shard of the folder (i/n)")
+    ap.add_argument("--marks", default="", help="pipeline: image counts (e.g. 10000,50000) at which to "
+                    "record elapsed time and the memory peaks so far")
     args = ap.parse_args()
     (ROOT / "bench" / "data").mkdir(exist_ok=True)
-    r = pipeline(args.n, args.stand_in, args.workers, args.batch_size, args.shard) if args.what == "pipeline" else rows(args.n, not args.no_stats)
+    r = pipeline(args.n, args.stand_in, args.workers, args.batch_size, args.shard,
+                                                 [int(x) for x in args.marks.split(',') if x]) if args.what == "pipeline" else rows(args.n, not args.no_stats)
     r["load_avg_1min_at_end"] = round(os.getloadavg()[0], 1)
     print(json.dumps(r))
 

@@ -22,7 +22,7 @@ from .crash import log_exception, show_error
 from .live_training import training_title
 from .exporting import ask_export_path, export_with_message, suggested_name
 from .metric_availability import model_info, pairing_note, reasons
-from .run_controller import RunController
+from .run_controller import END_STEP_MS, RunController
 from .sample_strip import load_samples
 from .settings import as_int, open_settings_checked
 from .sources_panel import dropped_paths
@@ -209,7 +209,7 @@ class MainWindow(QMainWindow):
             self.show_result(result, run_id)
         # the rest in a later event-loop turn: the results tab gets painted in between, so
         # neither step holds the window for long
-        QTimer.singleShot(0, lambda: self._finished_rest(result, tag))
+        QTimer.singleShot(END_STEP_MS, lambda: self._finished_rest(result, tag))
 
     def _finished_rest(self, result, tag: str) -> None:
         n_skip = sum(len(r.skipped) for r in result.results) + len(result.reference.get("skipped", []))

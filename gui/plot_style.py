@@ -14,12 +14,14 @@ def color(i: int) -> str:
     return COLORS[i % len(COLORS)]
 
 
-def make_plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
+def make_plot(title: str, x_label: str, y_label: str, grid: bool = True) -> pg.PlotWidget:
+    """``grid=False`` for plots redrawn while a run goes: the grid is half of a repaint."""
     w = pg.PlotWidget()
     w.setTitle(title, size="10pt")
     w.setLabel("bottom", x_label)
     w.setLabel("left", y_label)
-    w.showGrid(x=True, y=True, alpha=0.2)
+    if grid:
+        w.showGrid(x=True, y=True, alpha=0.2)
     w.setMenuEnabled(False)
     for side in ("left", "bottom"):
         w.getAxis(side).enableAutoSIPrefix(False)   # no "(x0.001)": KID values stay as they are

@@ -15,9 +15,14 @@ from .live_state import LiveState
 from .workers import JobWorker
 
 REDRAW_MS = 120
-# The plots are the costly part of a redraw (pyqtgraph re-lays out axes and repaints): while a
-# run goes they follow at ~2 Hz, the progress rows at ~8 Hz. Keeps each event-loop turn short.
-PLOT_REDRAW_S = 0.5
+# The plots are the costly part of a redraw (a pyqtgraph repaint is 10-20 ms on a small CPU,
+# whatever changed): while a run goes at most one plot is brought up to date per turn, one
+# every PLOT_STEP_S in rotation, so each plot follows at ~1.5 Hz and the progress rows at
+# ~8 Hz, and no event-loop turn paints more than one plot.
+PLOT_STEP_S = 0.2
+# The end of a run is done in steps (last plot updates one at a time, then the result), each
+# in its own event-loop turn this many ms after the last, so painting and input get in between.
+END_STEP_MS = 15
 
 
 class RunController(QObject):
@@ -35,7 +40,7 @@ class RunController(QObject):
         self.state: LiveState | None = None
         self.cancel_requested_at: float | None = None
         self.cancel_latency_s: float | None = None
-        self._plots_at, self._plots_behind = 0.0, False
+        self._plots_at, self._plots_behind, self._next_plot = 0.0, False, 0
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)
         self.timer.timeout.connect(self.redraw)
@@ -82,17 +87,30 @@ class RunController(QObject):
 
     def redraw(self, final: bool = False) -> None:
         s = self.state
-        if s is None or not (s.dirty or (final and self._plots_behind)):
+        if s is None:
             return
-        s.dirty = False
-        self.progress.refresh(s)
-        self.problems.sync(s.problems)
+        if s.dirty:
+            s.dirty = False
+            self.progress.refresh(s)
+            self.problems.sync(s.problems)
+            self._plots_behind = True
+        if not self._plots_behind:
+            return
         now = time.perf_counter()
-        if final or now - self._plots_at >= PLOT_REDRAW_S:
+        if final:
             self.plots.refresh(s)
             self._plots_at, self._plots_behind = now, False
-        else:
-            self._plots_behind = True
+            return
+        if now - self._plots_at < PLOT_STEP_S:
+            return
+        parts = self.plots.PARTS
+        for k in range(len(parts)):          # the next plot in rotation that has something new
+            part = parts[(self._next_plot + k) % len(parts)]
+            if self.plots.refresh(s, (part,)):
+                self._next_plot = (self._next_plot + k + 1) % len(parts)
+                self._plots_at = now
+                return                       # the others, if behind, in later turns
+        self._plots_behind = False
 
     def _end(self) -> str:
         tag = self.worker.tag if self.worker else ""
@@ -102,7 +120,28 @@ class RunController(QObject):
 
     def _on_finished(self, result) -> None:
         self.state.finish()
-        self.redraw(final=True)
+        self.timer.stop()
+        self.redraw_in_steps(lambda: self._finished(result))
+
+    def redraw_in_steps(self, then) -> None:
+        """The final redraw with each plot in a turn of its own, then ``then()``."""
+        s = self.state
+        if s.dirty:
+            s.dirty = False
+            self.progress.refresh(s)
+            self.problems.sync(s.problems)
+        parts = list(self.plots.PARTS)
+
+        def step():
+            while parts:
+                if self.plots.refresh(s, (parts.pop(0),)):
+                    QTimer.singleShot(END_STEP_MS, step)
+                    return
+            self._plots_behind = False
+            then()
+        step()
+
+    def _finished(self, result) -> None:
         tag = self._end()
         log.info("run finished (%s) in %.1f s", tag, result.duration_s)
         self.finished.emit(result, tag)

@@ -111,7 +111,11 @@ def test_run_matches_engine_sweep_and_stays_responsive(qtbot, data, env, capsys)
     with capsys.disabled():
         print(f"\nevent-loop delay during a run: max {delay['max_ms']:.1f} ms, p99 {delay['p99_ms']:.1f} ms, "
               f"median {delay['median_ms']:.1f} ms over {delay['ticks']} ticks of 10 ms")
-    assert delay["max_ms"] < 250, delay          # aim < 50 ms; generous for a loaded 2-core CI box
+    # The worst single stall depends on what else the machine runs (CPU starvation, not our
+    # code: measured 40-55 ms max alone on 2 cores, ~300 ms with three test runs beside it), so
+    # the test holds the typical turn to the target and only a real freeze to the maximum.
+    assert delay["p99_ms"] < 50, delay
+    assert delay["max_ms"] < 1000, delay
     assert len(progress) >= 3
 
     expected = engine_run(str(data["ref"]), w.sources.generated(), opts, cancel=CancelToken())

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..metrics.fid import GaussianStats
+from ..npz import write_npz
 from .stats import open_rows
 
 FORMAT = 2
@@ -186,7 +187,7 @@ def commit(workdir: Path, *, n, dim, logits_dim, files, skipped, notes, stats: G
         extra = {} if moments is None else {"sum": moments[1], "sum_outer": moments[2]}
         if spatial_stats is not None:
             extra.update(mu_s=spatial_stats.mu, sigma_s=spatial_stats.sigma, n_s=np.int64(spatial_stats.n))
-        np.savez(workdir / "stats.npz", mu=stats.mu, sigma=stats.sigma, n=np.int64(stats.n), **extra)
+        write_npz(workdir / "stats.npz", {"mu": stats.mu, "sigma": stats.sigma, "n": np.int64(stats.n), **extra})
     # every file of the entry gets an integrity record, arrays added later included
     records = {p.name: _file_record(p) for p in sorted(workdir.iterdir())
                if p.is_file() and p.name != "meta.json"}

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import InputError
+from ..npz import write_npz
 from .stats import merge_moments, moments_to_stats
 
 # (count, Σx, Σxxᵀ, mean, covariance) key names per feature set
@@ -38,7 +39,7 @@ def stats_arrays(moments, stats, *, preset: str, model_sha256: str, files, shard
 def write(path, arrays: dict) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
+            write_npz(fh, arrays)
 
 
 def _read(path) -> dict:

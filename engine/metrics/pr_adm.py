@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .prdc import shifted
+
 ROWS = 1024
 COLS = 8192
 
@@ -81,20 +83,12 @@ def _mean(x) -> np.ndarray:
     return total / len(x)
 
 
-def _centred(x, centre) -> np.ndarray:
-    """float32 copy of ``x`` minus ``centre``, made block by block (no float64 copy of all)."""
-    out = np.empty(x.shape, np.float32)
-    for s in range(0, len(x), COLS):
-        out[s:s + COLS] = np.asarray(x[s:s + COLS], np.float64) - centre
-    return out
-
-
 def compute(real, fake, k: int = 3) -> PrValue:
     """``real`` / ``fake``: (n, d) features, arrays or memory maps."""
     if len(real) <= k or len(fake) <= k:
         raise ValueError(f"precision/recall needs more than {k} images per set")
     centre = _mean(real)
-    real, fake = _centred(real, centre), _centred(fake, centre)
+    real, fake = shifted(real, centre, COLS), shifted(fake, centre, COLS)
     r_real, r_fake = radii(real, k), radii(fake, k)
     precision = float(inside(fake, real, r_real).mean())
     recall = float(inside(real, fake, r_fake).mean())

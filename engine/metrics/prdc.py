@@ -11,6 +11,15 @@ from dataclasses import dataclass
 import numpy as np
 
 BLOCK = 1024
+# A block of distances holds at most this many float32 values (64 MB) whatever the set size:
+# with 1M real images a block is 16 rows, not 1024 (4 GB).
+BLOCK_ELEMENTS = 1 << 24
+
+
+def block_rows(n_cols: int, block: int = BLOCK) -> int:
+    """Rows per block against ``n_cols`` columns: ``block``, fewer for very wide sets (a
+    function of the set size only, so results never depend on batch size or workers)."""
+    return max(8, min(block, BLOCK_ELEMENTS // max(n_cols, 1)))
 
 
 @dataclass(frozen=True)
@@ -53,22 +62,39 @@ def radii(x, x2, ks, block: int = BLOCK, cancel=None):
     return out
 
 
+# Centred copies larger than this go to an unlinked temporary file, memory-mapped, instead of
+# the heap: the heap then stays flat with N (a 1M x 2048 set is 8 GB), and the pages are the
+# OS's to drop and re-read. Below it (prdc's 10k subsamples) the copy stays in memory.
+SPILL_BYTES = 256 << 20
+
+
+def float32_rows(shape) -> np.ndarray:
+    """An empty float32 array of ``shape``: on the heap, or file-backed when it is large."""
+    if int(np.prod(shape)) * 4 <= SPILL_BYTES:
+        return np.empty(shape, np.float32)
+    import tempfile
+    with tempfile.TemporaryFile(prefix="fid-studio-rows-") as fh:   # unlinked: gone with the map
+        return np.memmap(fh, np.float32, mode="w+", shape=tuple(shape))
+
+
+def shifted(x, centre, chunk: int = 4096) -> np.ndarray:
+    """float32 copy of ``x`` minus ``centre`` (float64 arithmetic), a chunk at a time."""
+    out = float32_rows(x.shape)
+    for s in range(0, len(x), chunk):
+        out[s:s + chunk] = np.asarray(x[s:s + chunk], np.float64) - centre
+    return out
+
+
 def centred(real, fake, chunk: int = 4096):
     """Both sets minus the real mean, as float32: centring keeps the float32 distance
     arithmetic accurate. Works through memory-mapped features a chunk at a time (the mean
-    in float64), so no float64 copy of a whole set is made."""
+    in float64), so no float64 copy of a whole set is made, and large copies are file-backed."""
     n, dim = real.shape
     centre = np.zeros(dim, np.float64)
     for s in range(0, n, chunk):
         centre += np.asarray(real[s:s + chunk], np.float64).sum(axis=0)
     centre /= n
-
-    def shift(x):
-        out = np.empty(x.shape, np.float32)
-        for s in range(0, len(x), chunk):
-            out[s:s + chunk] = np.asarray(x[s:s + chunk], np.float64) - centre
-        return out
-    return shift(real), shift(fake)
+    return shifted(real, centre, chunk), shifted(fake, centre, chunk)
 
 
 def compute(real, fake, k_pr: int = 3, k_dc: int = 5) -> PrdcValue:

@@ -15,9 +15,11 @@
   COPY_PERCENTILE-th percentile of the real images' distances to their own nearest other
   real image (``copy_rule`` says it in words).
 
-The real k-NN pass is ``metrics.prdc.radii``; every pass works on BLOCK rows at a time, so
-memory is BLOCK x n_real float32 (50,000 x 50,000 never exists). BLOCK is a constant, not
-the run's batch size: the result does not depend on batch size or worker count.
+The real k-NN pass is ``metrics.prdc.radii``; every pass works on BLOCK rows at a time (fewer
+for very large real sets: ``prdc.block_rows``, at most 64 MB of distances), so 50,000 x 50,000
+never exists, and the centred copies of large sets are file-backed. The block size depends on
+the set sizes only, not on the run's batch size: the result does not depend on batch size or
+worker count.
 """
 from __future__ import annotations
 
@@ -58,6 +60,7 @@ def compute(real, fake, *, k: int = K, block: int = BLOCK, cancel=None) -> PerIm
         raise ValueError(f"per-image scores need more than {k} real images")
     if len(fake) == 0:
         raise ValueError("per-image scores need at least one generated image")
+    block = prdc.block_rows(len(real), block)
     real_c, fake_c = prdc.centred(real, fake)
     r2, f2 = prdc.sq_norms(real_c), prdc.sq_norms(fake_c)
     nn_real, radius = prdc.radii(real_c, r2, (1, k), block=block, cancel=cancel)
