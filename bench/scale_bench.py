@@ -164,14 +164,26 @@ real, _ = _subsample(ref, 10000, 0)
 fake, _ = _subsample(gen, 10000, 1)
 pv = prdc.compute(real, fake, 3, 5)
 times["precision/recall (10k subsample)"] = time.perf_counter() - t
+pi_real, pi_fake = int(sys.argv[5]), int(sys.argv[6])
+realism = None
+if pi_real:
+    from engine.per_image import scores as per_image
+    t = time.perf_counter()
+    sc = per_image.compute(ref[:pi_real], gen[:pi_fake])
+    times[f"per-image scores ({pi_real} real x {pi_fake} generated rows, centred copies "
+          f"{'file-backed' if pi_real * 2048 * 4 > prdc.SPILL_BYTES else 'in memory'})"] = time.perf_counter() - t
+    realism = float(np.median(sc.realism))
 print(json.dumps({"times": {k: round(v, 1) for k, v in times.items()}, "fid": value, "kid": kv.mean,
-                  "precision": pv.precision}))
+                  "precision": pv.precision, "median_realism": realism}))
 '''
 
 
-def rows(n: int, with_stats: bool = True) -> dict:
+def rows(n: int, with_stats: bool = True, per_image=(0, 0)) -> dict:
+    """``per_image``: (real rows, generated rows) for the per-image scores, the first rows of
+    each store (their real k-NN pass is n_real^2 x d: 1M real rows are out of a CPU's reach)."""
     with tempfile.TemporaryDirectory(dir=ROOT / "bench" / "data") as tmp:
-        r = measure([sys.executable, "-c", ROWS_CHILD, str(n), tmp, str(ROOT), "1" if with_stats else "0"])
+        r = measure([sys.executable, "-c", ROWS_CHILD, str(n), tmp, str(ROOT), "1" if with_stats else "0",
+                     str(per_image[0]), str(per_image[1])])
     r.update(reference_rows=n, generated_rows=max(n // 10, 2000), **json.loads(r.pop("stdout")[0]))
     return r
 
@@ -184,13 +196,15 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--no-stats", action="store_true", help="rows: skip the moment accumulation")
+    ap.add_argument("--per-image", default="0,0", help="rows: REAL,GENERATED rows for the per-image "
+                    "scores (0,0: skip)")
     ap.add_argument("--shard", default="", help="pipeline: only this shard of the folder (i/n)")
     ap.add_argument("--marks", default="", help="pipeline: image counts (e.g. 10000,50000) at which to "
                     "record elapsed time and the memory peaks so far")
     args = ap.parse_args()
     (ROOT / "bench" / "data").mkdir(exist_ok=True)
     r = pipeline(args.n, args.stand_in, args.workers, args.batch_size, args.shard,
-                                                 [int(x) for x in args.marks.split(',') if x]) if args.what == "pipeline" else rows(args.n, not args.no_stats)
+                                                 [int(x) for x in args.marks.split(',') if x]) if args.what == "pipeline" else rows(args.n, not args.no_stats, tuple(int(x) for x in args.per_image.split(',')))
     r["load_avg_1min_at_end"] = round(os.getloadavg()[0], 1)
     print(json.dumps(r))
 

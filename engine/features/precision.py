@@ -1,15 +1,16 @@
 """What a reduced precision costs, as measured, for the result's warnings and the README.
 
 fp32 is the exact path (TF32 off on CUDA). The figures were measured by
-bench/precision_drift.py on the parity fixtures (64 + 64 images, preset clean); a GPU run of
-bench/gpu_check.py measures them on CUDA kernels (bench/RESULTS-gpu.md).
+bench/precision_drift.py on the parity fixtures (64 + 64 images, all three presets, on ONNX
+Runtime's CPU float16 kernels, 2026-12-01); a GPU run of bench/gpu_check.py measures them on
+CUDA kernels (bench/RESULTS-gpu.md).
 """
 from __future__ import annotations
 
 # relative FID change against fp32, and where it was measured
 MEASURED_DRIFT = {
-    "fp16": "about 2e-4 relative in an earlier float16 measurement; bench/precision_drift.py and "
-            "bench/gpu_check.py measure it on the parity fixtures",
+    "fp16": "measured 3.1e-4 to 3.7e-4 relative on the parity fixtures with the float16 model on "
+            "the CPU (bench/precision_drift.py); on CUDA kernels: bench/gpu_check.py",
     "tf32": "not measured on a GPU yet (bench/gpu_check.py); TF32 rounds convolution inputs to the "
             "same 10-bit mantissa as float16, so expect a drift of the same order as fp16",
 }
