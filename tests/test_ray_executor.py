@@ -28,7 +28,12 @@ def ray_instance():
     ray.init(num_cpus=2, include_dashboard=False, object_store_memory=128 * 2**20,
              log_to_driver=False, configure_logging=False)
     yield
-    ray.shutdown()
+    # No ray.shutdown() here: after it, the driver's own GCS client in this process keeps
+    # retrying, and 60 s later (gcs_rpc_server_reconnect_timeout_s) it ends the process with
+    # exit code 1 and no output, in the middle of whatever test runs then (seen: the pytest
+    # run stopped silently two test files later). The instance lives until the test process
+    # exits, as it does in the app (engine.distributed.cluster never shuts Ray down), and
+    # Ray's own exit handler stops it then.
 
 
 @pytest.fixture(scope="module")
