@@ -6,6 +6,7 @@ nearest neighbour within its own set (itself excluded); comparisons are strict (
 """
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,7 +73,6 @@ def float32_rows(shape) -> np.ndarray:
     """An empty float32 array of ``shape``: on the heap, or file-backed when it is large."""
     if int(np.prod(shape)) * 4 <= SPILL_BYTES:
         return np.empty(shape, np.float32)
-    import tempfile
     with tempfile.TemporaryFile(prefix="fid-studio-rows-") as fh:   # unlinked: gone with the map
         return np.memmap(fh, np.float32, mode="w+", shape=tuple(shape))
 
