@@ -46,6 +46,7 @@ class Sampler:
     def __init__(self, pid, period=0.1):
         self.pid, self.period = pid, period
         self.peak = {"VmHWM": 0.0, "RssAnon": 0.0, "RssFile": 0.0}
+        self.window_anon = 0.0      # peak RssAnon since the last phase mark
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
         self._t.start()
@@ -55,7 +56,16 @@ class Sampler:
             for k, v in _status(self.pid).items():
                 if k in self.peak:
                     self.peak[k] = max(self.peak[k], v)
+                if k == "RssAnon":
+                    self.window_anon = max(self.window_anon, v)
             self._stop.wait(self.period)
+
+    def phase_peak(self) -> float:
+        """Peak heap since the previous call (one sample taken now, so a phase that ends
+        between two samples still counts)."""
+        anon = _status(self.pid).get("RssAnon", 0.0)
+        peak, self.window_anon = max(self.window_anon, anon), anon
+        return round(peak, 1)
 
     def stop(self) -> dict:
         self._stop.set()
@@ -64,6 +74,7 @@ class Sampler:
 
 
 PROGRESS = re.compile(r"\[features\] (\d+)/(\d+)")
+PHASE = re.compile(r"^\[phase\] (.+)$")
 
 
 def measure(cmd, env=None, marks=()) -> dict:
@@ -72,13 +83,16 @@ def measure(cmd, env=None, marks=()) -> dict:
     t = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     s = Sampler(p.pid)
-    reached, err_tail = [], []
+    reached, err_tail, phases = [], [], {}
     pending = sorted(marks)
 
     def read_stderr():
         for line in p.stderr:
             err_tail.append(line)
             del err_tail[:-50]
+            ph = PHASE.match(line.strip())
+            if ph:  # the child finished a phase: the heap peak while it ran
+                phases[ph.group(1)] = s.phase_peak()
             m = PROGRESS.search(line)
             while m and pending and int(m.group(1)) >= pending[0]:
                 peak = {k: round(v, 1) for k, v in s.peak.items()}
@@ -101,6 +115,8 @@ def measure(cmd, env=None, marks=()) -> dict:
          "peak_file_mib": peaks["RssFile"], "stdout": out.strip().splitlines()[-1:] or [""]}
     if marks:
         r["marks"] = reached
+    if phases:
+        r["peak_anon_mib_by_phase"] = phases
     return r
 
 
@@ -135,6 +151,9 @@ from engine.metrics import kid, prdc, fid
 from engine.run.job import _subsample
 n, folder, with_stats = int(sys.argv[1]), sys.argv[2], sys.argv[4] == "1"
 times = {}
+def phase(name):
+    print("[phase] " + name, file=sys.stderr, flush=True)
+phase("start (imports)")
 rng = np.random.default_rng(0)
 t = time.perf_counter()
 stores = []
@@ -149,21 +168,25 @@ for role, size in (("ref", n), ("gen", max(n // 10, 2000))):
     stores.append((acc, store))
 label = "stats (accumulate + store" if with_stats else "feature store only (no stats"
 times[label + ": N reference rows + N/10 generated)"] = time.perf_counter() - t
+phase("store" + (" + moments" if with_stats else ""))
 (acc_r, st_r), (acc_g, st_g) = stores
 value = None
 if with_stats:
     t = time.perf_counter()
     value = fid.compute(acc_r.stats(), moments_to_stats(*merge_moments([acc_g.moments()]))).fid
     times["FID"] = time.perf_counter() - t
+    phase("FID")
 ref, gen = st_r.open(), st_g.open()
 t = time.perf_counter()
 kv = kid.compute(ref, gen, 100, 1000, 0)
 times["KID (100 x 1000)"] = time.perf_counter() - t
+phase("KID")
 t = time.perf_counter()
 real, _ = _subsample(ref, 10000, 0)
 fake, _ = _subsample(gen, 10000, 1)
 pv = prdc.compute(real, fake, 3, 5)
 times["precision/recall (10k subsample)"] = time.perf_counter() - t
+phase("precision/recall")
 pi_real, pi_fake = int(sys.argv[5]), int(sys.argv[6])
 realism = None
 if pi_real:
@@ -173,6 +196,7 @@ if pi_real:
     times[f"per-image scores ({pi_real} real x {pi_fake} generated rows, centred copies "
           f"{'file-backed' if pi_real * 2048 * 4 > prdc.SPILL_BYTES else 'in memory'})"] = time.perf_counter() - t
     realism = float(np.median(sc.realism))
+    phase("per-image")
 print(json.dumps({"times": {k: round(v, 1) for k, v in times.items()}, "fid": value, "kid": kv.mean,
                   "precision": pv.precision, "median_realism": realism}))
 '''
