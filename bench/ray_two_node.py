@@ -16,7 +16,6 @@ import argparse
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,47 +25,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
-RAY = str(Path(sys.executable).with_name("ray"))
+from raycluster import RAY, common_args, free_ports, node_args, ray_start, start_head  # noqa: E402
 BEGIN, END = "<!-- ray_two_node -->", "<!-- /ray_two_node -->"
 
 
-def free_ports(k: int) -> list[int]:
-    socks, ports = [], []
-    for _ in range(k):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
-
-
-def node_args(ports: list[int]) -> list[str]:
-    nm, om, agent, agent_grpc, metrics, rtenv, wmin = ports
-    return [f"--node-manager-port={nm}", f"--object-manager-port={om}",
-            f"--dashboard-agent-listen-port={agent}", f"--dashboard-agent-grpc-port={agent_grpc}",
-            f"--metrics-export-port={metrics}", f"--runtime-env-agent-port={rtenv}",
-            f"--min-worker-port={wmin}", f"--max-worker-port={wmin + 40}"]
-
-
 def start_cluster(cpus: int, store_mb: int, tmp: Path) -> tuple[str, list[str]]:
-    gcs = free_ports(1)[0]
     head_tmp, node_tmp = tmp / "head", tmp / "node"
-    common = [f"--num-cpus={cpus}", "--num-gpus=0", f"--object-store-memory={store_mb * 2**20}",
-              "--disable-usage-stats"]
-    env = dict(os.environ, RAY_BACKEND_LOG_LEVEL="error")
-
-    def ray_start(*argv):
-        proc = subprocess.run([RAY, "start", *argv], env=env, capture_output=True, text=True)
-        if proc.returncode:
-            raise RuntimeError(f"ray start failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
     # worker port ranges are picked far apart so the two nodes never collide
-    ray_start("--head", "--node-ip-address=127.0.0.1", f"--port={gcs}", "--include-dashboard=false",
-              f"--temp-dir={head_tmp}", *common, *node_args(free_ports(6) + [20000]))
-    address = f"127.0.0.1:{gcs}"
+    address = start_head(head_tmp, cpus, store_mb, worker_ports=20000)
     ray_start(f"--address={address}", "--node-ip-address=127.0.0.1", f"--temp-dir={node_tmp}",
-              *common, *node_args(free_ports(6) + [21000]))
+              *common_args(cpus, store_mb), *node_args(free_ports(6) + [21000]))
     return address, [str(head_tmp), str(node_tmp)]
 
 

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import ExecutorError, require_ray
 
 ENGINE_DIR = Path(__file__).resolve().parents[1]
+# Ray ends the driver process (exit code 1, no message) once it has not reached the cluster's
+# GCS for gcs_rpc_server_reconnect_timeout_s, 60 s by default: measured, an idle driver whose
+# head was killed exited 61 s later; in the app that closes the window. When we join a running
+# cluster the limit is raised (the same driver then lived on), and a run watches the head
+# itself (ray_extract: LOST_AFTER_S), so a lost cluster ends the run with a message instead.
+RECONNECT_ENV = "RAY_gcs_rpc_server_reconnect_timeout_s"
+RECONNECT_S = str(10 * 365 * 24 * 3600)
 
 
 @dataclass(frozen=True)
@@ -62,25 +70,47 @@ def _quiet(ray) -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+def reachable(address: str, timeout: float = 1.0) -> bool:
+    """Whether the GCS at ``host:port`` accepts a TCP connection (without asking Ray, whose
+    calls block while the head is gone)."""
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def _gcs_address(ray) -> str | None:
+    return getattr(ray.get_runtime_context(), "gcs_address", None)
+
+
 def connect(address: str | None = None) -> ClusterInfo:
     ray = require_ray()
-    if not ray.is_initialized():
+    if ray.is_initialized():
+        gcs = _gcs_address(ray)
+        if gcs and not reachable(gcs):
+            raise ExecutorError(f"the Ray cluster this session joined ({gcs}) is gone; "
+                                "restart FID Studio to join a cluster again")
+    else:
         # Ray's C++ core logs warnings to stderr (e.g. about actor restarts) that the user
         # cannot act on; errors still show
         os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")
+        join = address or os.environ.get("RAY_ADDRESS") or None
+        if join:   # a cluster someone else runs (a local instance we start dies with us)
+            os.environ.setdefault(RECONNECT_ENV, RECONNECT_S)
         try:
-            ray.init(address=address or os.environ.get("RAY_ADDRESS") or None,
+            ray.init(address=join,
                      include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
                      runtime_env={"py_modules": [str(ENGINE_DIR)]})
         except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
-            where = address or os.environ.get("RAY_ADDRESS") or "a new local instance"
+            where = join or "a new local instance"
             raise ExecutorError(f"cannot connect to Ray ({where}): {str(exc).splitlines()[0]}") from None
     _quiet(ray)
     resources = ray.cluster_resources()
     alive = [n for n in ray.nodes() if n.get("Alive")]
     here = ray.util.get_node_ip_address()
-    ctx = ray.get_runtime_context()
-    addr = getattr(ctx, "gcs_address", None) or address or "local"
+    addr = _gcs_address(ray) or address or "local"
     return ClusterInfo(address=str(addr), nodes=len(alive), cpus=float(resources.get("CPU", 0)),
                        gpus=float(resources.get("GPU", 0)),
                        single_host=all(n.get("NodeManagerAddress") == here for n in alive))

@@ -14,6 +14,7 @@ import os
 import pickle
 import queue
 import threading
+import time
 import warnings
 
 import numpy as np
@@ -23,7 +24,7 @@ from ..features.pipeline import FEATURE_DIM, Extracted, _RunningFid
 from ..features.stats import FeatureStore
 from ..run.events import Message, Progress, Rate
 from . import ExecutorError
-from .cluster import connect
+from .cluster import connect, reachable
 from .moments import RunningMoments, moments_to_stats
 from .workers import KILL_ENV, InferenceActor, decode_prepare
 
@@ -33,6 +34,10 @@ MAX_SHARD = 256
 # A dying actor is restarted and its shard retried this many times; a crash that repeats
 # (e.g. out of memory on every try) then ends the run with Ray's reason instead of looping.
 MAX_RESTARTS = 3
+# While waiting for a shard, the head's GCS port is tried every CHECK_EVERY_S; closed for
+# LOST_AFTER_S in a row, the run ends with an error (Ray itself would wait, or end the process).
+CHECK_EVERY_S = 2.0
+LOST_AFTER_S = float(os.environ.get("FID_STUDIO_RAY_LOST_AFTER_S", "30"))
 
 
 def shard_size(n_files: int, batch_size: int, actors: int) -> int:
@@ -47,7 +52,10 @@ def _dataset(ray, source, preset, model, opts, info):
     # names as bytes: file names that are not valid UTF-8 (surrogate escapes) survive Arrow
     rows = [{"pos": i, "name": name.encode("utf-8", "surrogateescape")} for i, name in enumerate(files)]
     ds = ray.data.from_items(rows, override_num_blocks=max(1, math.ceil(len(files) / per_block)))
-    ds = ds.map_batches(decode_prepare, batch_size=None, batch_format="numpy", num_cpus=1,
+    # on a one-core cluster the model actor and a decode task share the core (1 CPU each
+    # would leave the decode tasks waiting for ever behind the actor)
+    cpu_each = 1.0 if info.cpus >= 2 else 0.5
+    ds = ds.map_batches(decode_prepare, batch_size=None, batch_format="numpy", num_cpus=cpu_each,
                         fn_kwargs={"kind": source.kind, "root": str(source.path), "preset": preset.name})
     model_bytes = None if info.single_host else ray.put(model.path.read_bytes())
     device = info.device(opts.device)
@@ -61,7 +69,7 @@ def _dataset(ray, source, preset, model, opts, info):
         return ds.map_batches(
             InferenceActor, batch_size=shard, batch_format="numpy",
             concurrency=(1, min(actors, math.ceil(len(files) / shard))),
-            num_gpus=gpus, num_cpus=0 if gpus else 1,
+            num_gpus=gpus, num_cpus=0 if gpus else cpu_each,
             max_restarts=MAX_RESTARTS, max_task_retries=MAX_RESTARTS,
             fn_constructor_kwargs={"model_path": str(model.path), "model_sha256": model.sha256,
                                    "model_bytes": model_bytes, "device": device,
@@ -70,15 +78,19 @@ def _dataset(ray, source, preset, model, opts, info):
 
 
 class _Shards:
-    """Iterates the dataset in a helper thread so the caller can poll the cancel token while
-    a shard is on its way; closing stops the Ray execution."""
+    """Builds and iterates the dataset in a helper thread, so the caller can poll the cancel
+    token and watch the head while a shard is on its way (every Ray call may block while the
+    cluster is gone); closing stops the Ray execution."""
 
     _END = object()
 
-    def __init__(self, ds):
+    def __init__(self, make_dataset, gcs: str | None = None):
         self.q: queue.Queue = queue.Queue(maxsize=4)
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._pump, args=(ds,), name="ray-shards", daemon=True)
+        self.gcs = gcs if gcs and ":" in gcs else None
+        self._checked, self._down_since = time.monotonic(), None
+        self.thread = threading.Thread(target=self._pump, args=(make_dataset,), name="ray-shards",
+                                       daemon=True)
         self.thread.start()
 
     def _put(self, item) -> bool:
@@ -90,10 +102,10 @@ class _Shards:
                 continue
         return False
 
-    def _pump(self, ds):
+    def _pump(self, make_dataset):
         it = None
         try:
-            it = iter(ds.iter_rows())
+            it = iter(make_dataset().iter_rows())
             for row in it:
                 if not self._put(row["shard"]):
                     break
@@ -113,12 +125,26 @@ class _Shards:
             except queue.Empty:
                 if not self.thread.is_alive() and self.q.empty():
                     raise ExecutorError("the Ray result stream ended without its final marker")
+                self._watch_head()
                 continue
             if item is self._END:
                 return None
             if isinstance(item, BaseException):
                 raise item
             return pickle.loads(item)
+
+    def _watch_head(self) -> None:
+        now = time.monotonic()
+        if self.gcs is None or now - self._checked < CHECK_EVERY_S:
+            return
+        self._checked = now
+        if reachable(self.gcs):
+            self._down_since = None
+        elif self._down_since is None:
+            self._down_since = now
+        elif now - self._down_since >= LOST_AFTER_S:
+            raise ExecutorError(f"lost the Ray cluster: its head ({self.gcs}) has not answered for "
+                                f"{LOST_AFTER_S:g} s; the run was stopped and no score was computed")
 
     def close(self):
         self.stop.set()
@@ -177,7 +203,8 @@ def extract_into(workdir, source, preset, model, opts, role, index, emit, cancel
     skipped_new = list(source.refused)
     done = len(source.refused)
     n_shards, nodes = 0, set()
-    shards = _Shards(_dataset(ray, source, preset, model, opts, info)) if files else None
+    shards = (_Shards(lambda: _dataset(ray, source, preset, model, opts, info), info.address)
+              if files else None)
     try:
         while shards is not None:
             try:
