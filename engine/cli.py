@@ -14,6 +14,7 @@ from .errors import Cancelled, CancelToken, FidStudioError
 from .run.events import Message, Progress, SourceStarted
 from .run.options import ALL_METRICS, DEVICES, EXECUTORS, PRECISIONS, Options
 from .errors import OptionError
+from .distributed import ExecutorError
 from .run.suites import SUITES
 from .run import suites
 from .features.presets import PRESETS
@@ -327,6 +328,9 @@ def main(argv=None) -> int:
         return 130
     except FidStudioError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if isinstance(exc, ExecutorError):
+            from .distributed.cluster import exit_if_cluster_lost
+            exit_if_cluster_lost(2)
         return 2
     except OSError as exc:   # a disk or permission problem the checks above could not foresee
         where = f" ({exc.filename})" if exc.filename else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +84,20 @@ def reachable(address: str, timeout: float = 1.0) -> bool:
 
 def _gcs_address(ray) -> str | None:
     return getattr(ray.get_runtime_context(), "gcs_address", None)
+
+
+def exit_if_cluster_lost(code: int) -> None:
+    """For the command line, after its error line: if this process joined a Ray cluster that is
+    gone, Ray's exit handlers would block or end the process with code 1 instead of ``code``
+    (seen), so leave at once. Output files are already written in full (atomically) or not."""
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return
+    gcs = _gcs_address(ray)
+    if gcs and not reachable(gcs):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def connect(address: str | None = None) -> ClusterInfo:
