@@ -7,11 +7,10 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
+from pdf_text import pdf_text
 from test_gui_support import base_images, make_window, single_blas_thread, write_set
 
 from engine.errors import CancelToken
@@ -182,7 +181,6 @@ def gan_result(data):
                       Options(metrics=("fid",) + GAN_METRICS, batch_size=16, workers=2))
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils (pdftotext)")
 def test_pdf_has_gan_scores_method_per_class_and_sweep(gan_result, tmp_path, qapp):
     from gui.report_charts import charts_for
     from gui.report_pdf import write_pdf
@@ -190,8 +188,7 @@ def test_pdf_has_gan_scores_method_per_class_and_sweep(gan_result, tmp_path, qap
     assert "GAN-train diversity sweep" in titles
     path = tmp_path / "gan.pdf"
     write_pdf(path, gan_result)
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    text = pdf_text(path)
     flat = " ".join(text.split())
     assert "GAN-train" in text and "GAN-test" in text and "Real baseline" in text
     assert "linear probe" in flat.lower() and "not the CNN" in flat

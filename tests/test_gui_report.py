@@ -6,13 +6,13 @@ import csv
 import json
 import math
 import os
-import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from pdf_text import page_count as pdf_pages
+from pdf_text import page_text, pdf_text
 from test_gui_support import base_images, single_blas_thread, write_set
 
 from engine.run.options import Options
@@ -21,8 +21,6 @@ from engine.run.result import RunResult
 ROOT = Path(__file__).resolve().parents[1]
 needs_model = pytest.mark.skipif(__import__("models").find_model() is None,
                                  reason="needs the built ONNX model (python main.py model build)")
-needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None or shutil.which("pdfinfo") is None,
-                                   reason="needs poppler-utils (pdftotext, pdfinfo)")
 
 
 @pytest.fixture(scope="module")
@@ -45,18 +43,7 @@ def result(folders):
                    Options(metrics=("fid", "kid", "ssim", "mse", "psnr"), batch_size=8, workers=2))
 
 
-def pdf_pages(path) -> int:
-    out = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
-    return int(re.search(r"^Pages:\s+(\d+)", out, re.M).group(1))
-
-
-def page_text(path, page: int) -> str:
-    return subprocess.run(["pdftotext", "-layout", "-f", str(page), "-l", str(page), str(path), "-"],
-                          capture_output=True, text=True, check=True).stdout
-
-
 @needs_model
-@needs_poppler
 def test_pdf_report_pages_and_text(result, tmp_path, qapp):
     from gui.report_charts import charts_for
     from gui.report_pdf import CHARTS_PER_PAGE, write_pdf
@@ -128,7 +115,6 @@ def test_failed_export_says_so_and_leaves_no_file(result, tmp_path, qtbot, monke
     assert not target.exists() and os.listdir(tmp_path) == ["not_a_folder"]
 
 
-@needs_poppler
 def test_pdf_without_any_window_and_cli_pdf(folders, tmp_path):
     """The CLI's --pdf path: a fresh process, no QApplication, no display."""
     _, ref, gens = folders
@@ -139,6 +125,6 @@ def test_pdf_without_any_window_and_cli_pdf(folders, tmp_path):
                            "--metrics", "ssim,mse,psnr", "--pdf", str(out)],
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout
+    text = pdf_text(out)
     assert "FID Studio report" in text and "SSIM" in text and "PSNR" in text
     assert pdf_pages(out) == 3      # results + settings, the SSIM histogram, problems
