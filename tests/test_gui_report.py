@@ -58,8 +58,8 @@ def page_text(path, page: int) -> str:
 @needs_model
 @needs_poppler
 def test_pdf_report_pages_and_text(result, tmp_path, qapp):
-    from gui.report_charts import charts_for
-    from gui.report_pdf import CHARTS_PER_PAGE, write_pdf
+    from reports.charts import charts_for
+    from reports.pdf import CHARTS_PER_PAGE, write_pdf
     path = tmp_path / "report.pdf"
     pages = write_pdf(path, result)
     n_charts = len(charts_for(result))
@@ -107,7 +107,8 @@ def test_json_export_is_the_cli_schema(result, tmp_path):
 
 @needs_model
 def test_failed_export_says_so_and_leaves_no_file(result, tmp_path, qtbot, monkeypatch):
-    from gui import crash, report_pdf
+    from gui import crash
+    from reports import pdf as report_pdf
     from gui.exporting import export_with_message
     blocker = tmp_path / "not_a_folder"
     blocker.write_text("a file where a folder should be")
