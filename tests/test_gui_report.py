@@ -143,3 +143,14 @@ def test_pdf_without_any_window_and_cli_pdf(folders, tmp_path):
     text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout
     assert "FID Studio report" in text and "SSIM" in text and "PSNR" in text
     assert pdf_pages(out) == 3      # results + settings, the SSIM histogram, problems
+
+
+def test_the_report_writers_load_no_window_code():
+    """The command line writes its PDF through reports/: loading the writers (and the CLI)
+    brings in neither gui/ nor pyqtgraph, only Qt's painting classes."""
+    code = ("import sys, cli, reports.pdf, reports.charts, reports.samples_pages, reports.plot_data;"
+            "tops = {m.split('.')[0] for m in sys.modules};"
+            "print(sorted(tops & {'gui', 'pyqtgraph', 'PySide6'}))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[0] == "['PySide6']", out.stdout
