@@ -7,7 +7,7 @@ def main() -> int:
         from selftest import main as selftest_main
         return selftest_main(sys.argv[2:])
     if len(sys.argv) > 1:
-        from engine.cli import main as cli_main
+        from cli import main as cli_main
         return cli_main(sys.argv[1:])
     try:
         from gui.app import main as gui_main

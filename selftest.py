@@ -154,7 +154,7 @@ def run_checks(out_dir: Path, device: str, log) -> None:
     log(f"{APP_NAME} {__version__} self-test ({'bundle ' + sys._MEIPASS if getattr(sys, 'frozen', False) else 'from source'})")
     try:
         import gui.app  # noqa: F401  (the desktop app's modules are all present)
-        from gui.report_pdf import write_pdf
+        from reports.pdf import write_pdf
     except ImportError as exc:
         raise SelftestError(f"the desktop app's modules cannot be imported: {exc}", 2) from None
     log(_check_qt())

@@ -3,12 +3,14 @@ sub-packages of the single installed package ``fid_studio``.
 
     fid_studio/          <- fid_studio/ (the public API)
     fid_studio/engine/   <- engine/        fid_studio/_main.py    <- main.py
-    fid_studio/gui/      <- gui/           fid_studio/selftest.py <- selftest.py
+    fid_studio/reports/  <- reports/       fid_studio/selftest.py <- selftest.py
+    fid_studio/cli/      <- cli/
+    fid_studio/gui/      <- gui/
     fid_studio/models/   <- models/
 
 In the repository these run as top-level packages (``python main.py``, the tests and the
-PyInstaller bundle import ``engine``, ``gui``, ``models``). Installed, those generic names
-would collide with other projects, so the built copies get their cross-package imports
+PyInstaller bundle import ``engine``, ``reports``, ``cli``, ``gui``, ``models``). Installed, those
+generic names would collide with other projects, so the built copies get their cross-package imports
 rewritten (``from engine.x import y`` -> ``from fid_studio.engine.x import y``), the way
 vendoring tools rewrite vendored imports. engine/ itself uses relative imports. The build
 fails on any import of these names that it does not know how to rewrite.
@@ -21,7 +23,8 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-MAPPED = {"engine": "fid_studio.engine", "gui": "fid_studio.gui", "models": "fid_studio.models",
+TOP_PACKAGES = ("engine", "reports", "cli", "gui", "models")
+MAPPED = {**{top: f"fid_studio.{top}" for top in TOP_PACKAGES},
           "selftest": "fid_studio.selftest", "main": "fid_studio._main"}
 NAMES = "|".join(MAPPED)
 FROM_RE = re.compile(rf"^(\s*)from ({NAMES})((?:\.\w+)*) import ")
@@ -76,7 +79,7 @@ class BuildPy(build_py):
 
 def _packages():
     out = ["fid_studio"]
-    for top in ("engine", "gui", "models"):
+    for top in TOP_PACKAGES:
         for init in sorted((ROOT / top).rglob("__init__.py")):
             rel = init.parent.relative_to(ROOT).as_posix().replace("/", ".")
             out.append("fid_studio." + rel)
@@ -85,8 +88,7 @@ def _packages():
 
 setup(
     packages=_packages(),
-    package_dir={"fid_studio": "fid_studio", "fid_studio.engine": "engine",
-                 "fid_studio.gui": "gui", "fid_studio.models": "models"},
+    package_dir={"fid_studio": "fid_studio", **{f"fid_studio.{top}": top for top in TOP_PACKAGES}},
     package_data={"fid_studio.gui.resources": ["*"]},
     cmdclass={"build_py": BuildPy},
 )

@@ -4,7 +4,7 @@ Inception features), memorisation flags, accuracies per class and the diversity 
 The sweep (Shmelkov et al., Fig. 4) plots GAN-train accuracy against the number of generated
 images per class, log-scaled x, next to the same curve for real training images: one pair of
 curves per source, same colour, the real one dashed. Everything shown comes from
-gui.class_format, which the PDF report reads too.
+reports.class_format, which the PDF report reads too.
 """
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from . import class_format as cf
-from .live_state import short_name
-from .plot_style import color, make_plot
-from .result_format import percent
+from reports import class_format as cf
+from reports.plot_colors import color
+from reports.result_format import percent, short_name
+
+from .plot_style import make_plot
 
 RAW = Qt.ItemDataRole.UserRole
 FLAG_COLOR = "#9A6700"

@@ -1,4 +1,4 @@
-"""Export of a run: PDF (gui.report_pdf), CSV (engine.outputs.report_csv) or JSON (the CLI schema).
+"""Export of a run: PDF (reports.pdf), CSV (engine.outputs.report_csv) or JSON (the CLI schema).
 
 Every format is written atomically (engine.atomic): an export that fails (disk full,
 permission, a folder in the way) leaves no half file, and the user is told in plain words.
@@ -29,7 +29,7 @@ def export(result, path, fmt: str | None = None) -> None:
     ValueError with a message fit for the user."""
     fmt = fmt or format_of(path)
     if fmt == "pdf":
-        from .report_pdf import write_pdf
+        from reports.pdf import write_pdf
         write_pdf(path, result)
     elif fmt == "csv":
         write_csv(path, result)

@@ -9,8 +9,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
                                QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
-from .live_state import short_name
-from .result_format import COLUMNS, DASH, cell
+from reports.result_format import COLUMNS, DASH, cell, short_name
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 ALL = "All references"

@@ -8,8 +8,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from .live_state import LiveState, short_name
-from .plot_style import COLORS, color, make_plot
+from reports.plot_colors import COLORS, color
+from reports.plot_data import ssim_bins
+
+from .live_state import LiveState
+from .plot_style import make_plot
 
 FID_TITLE, SSIM_TITLE = "Running FID", "Per-image SSIM"
 
@@ -24,12 +27,6 @@ def throughput_xy(points) -> tuple[list, list]:
         ys.append(rate)
         last = source
     return xs, ys
-
-
-def ssim_bins(values) -> np.ndarray:
-    """Bins of width 0.025 from 0 (or below, for negative SSIM) to 1."""
-    lo = min(0.0, np.floor(min(values) * 10) / 10) if len(values) else 0.0
-    return np.linspace(lo, 1.0, int(round((1.0 - lo) / 0.025)) + 1)
 
 
 class LivePlots(QWidget):

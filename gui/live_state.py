@@ -8,14 +8,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from engine.run.events import Message, Progress, SourceFinished, SourceStarted
-
-
-def short_name(path: str) -> str:
-    p = Path(path)
-    return p.name or str(p)
+from reports.result_format import short_name
 
 
 @dataclass

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 from engine.metrics.inception_score import UNAVAILABLE_REASON as IS_REASON
 from engine.metrics.sfid import UNAVAILABLE_REASON as SFID_REASON
-
-from .live_state import short_name
+from reports.result_format import short_name
 
 PAIRED = ("ssim", "mse", "psnr")
 CLASSES = ("gan-train", "gan-test")

@@ -20,9 +20,9 @@ from engine.metrics import METRICS
 from engine.run import suites
 from engine.run.options import ALL_METRICS, DEFAULT_METRICS, EXECUTORS, Options
 from engine.features.presets import PRESETS
+from reports.result_format import short_name
 
 from .cache_panel import CacheSettings
-from .live_state import short_name
 from .settings import as_bool, as_float, as_int, as_list, as_str
 
 # Checkbox texts where the engine's label is too long for a checkbox; other metrics use

@@ -1,17 +1,10 @@
-"""Shared look of the pyqtgraph plots: white background, readable colours, one pen per source."""
+"""Shared look of the pyqtgraph plots: white background, readable axes. The colours (one per
+source) are in reports.plot_colors, which the PDF report's charts use too."""
 from __future__ import annotations
 
 import pyqtgraph as pg
 
-# Colour-blind-friendly cycle (Okabe-Ito without yellow, readable on white).
-COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#000000")
-BEST_COLOR = "#D55E00"
-
 pg.setConfigOptions(antialias=True, background="w", foreground="#333333")
-
-
-def color(i: int) -> str:
-    return COLORS[i % len(COLORS)]
 
 
 def make_plot(title: str, x_label: str, y_label: str, grid: bool = True) -> pg.PlotWidget:

@@ -6,8 +6,10 @@ import html
 from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QHeaderView, QLabel, QProgressBar,
                                QTableWidget, QTableWidgetItem, QWidget)
 
+from reports.plot_colors import color
+from reports.result_format import short_name
+
 from .live_state import LiveState
-from .plot_style import color
 
 
 class ProgressPanel(QWidget):
@@ -145,7 +147,6 @@ class ProblemsPanel(QTableWidget):
 
     def show_result_problems(self, result) -> None:
         """Fill from a finished or stored run (reference + every generated source)."""
-        from .live_state import short_name
         rows = [("Reference: " + short_name(result.reference["path"]), s["file"], s["reason"])
                 for s in result.reference.get("skipped", [])]
         for r in result.results:

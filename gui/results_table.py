@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-from .result_format import DASH, best_index, cell, columns_for
+from reports.result_format import DASH, best_index, cell, columns_for
 
 RAW = Qt.ItemDataRole.UserRole
 BEST_BG = QColor("#E6F2E6")

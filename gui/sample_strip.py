@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QWidget
 
-from .live_state import short_name
+from reports.result_format import short_name
 
 PER_SOURCE = 6
 THUMB = 88

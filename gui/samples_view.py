@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QHBoxLayout, QLabe
 
 from engine.errors import Cancelled, CancelToken, FeaturesGone
 from engine.per_image.scores import copy_rule
+from reports.result_format import short_name
 
-from .live_state import short_name
 from .samples_model import ITEM, SORTS, SampleDelegate, SamplesModel, describe
 from .thumbnails import ThumbnailCache, make_thumbnails
 from .workers import start_task

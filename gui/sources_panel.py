@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QFrame
                                QVBoxLayout, QWidget)
 
 from engine.inputs.checkpoints import list_checkpoints
+from reports.result_format import short_name
 
-from .live_state import short_name
 from .settings import as_str
 from .workers import start_task
 

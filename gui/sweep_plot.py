@@ -11,27 +11,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from engine.inputs.checkpoints import sweep_axis
+from reports.plot_colors import BEST_COLOR, color
+from reports.plot_data import sweep_points
+from reports.result_format import best_index, short_name
 
-from .live_state import short_name
-from .plot_style import BEST_COLOR, color, make_plot
-from .result_format import best_index
-
-
-def sweep_points(result, key: str) -> tuple[list, list, list, list, str]:
-    """(x, y, names, source indices, x title) of the sources that have ``key``."""
-    xs_all, title = sweep_axis([r.path for r in result.results])
-    if result.options.get("training_run"):      # logged from Python: the names are step_<n>
-        title = "training step"
-    xs, ys, names, idx = [], [], [], []
-    for i, (x, r) in enumerate(zip(xs_all, result.results)):
-        v = r.metrics.get(key)
-        if v is not None and math.isfinite(v):
-            xs.append(x)
-            ys.append(v)
-            names.append(short_name(r.path))
-            idx.append(i)
-    return xs, ys, names, idx, title
+from .plot_style import make_plot
 
 
 class SweepPlot(QWidget):

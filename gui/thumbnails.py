@@ -10,13 +10,14 @@ queue instead of being decoded. ``ready`` fires (coalesced) when new thumbnails 
 from __future__ import annotations
 
 import collections
-import os
 
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtCore import Qt
+
+from engine.inputs.decode import reader_for_path
 
 from .sample_strip import to_pixmap
 from .workers import start_task
@@ -27,12 +28,6 @@ MAX_TASKS = 2
 MAX_QUEUED = 128          # requests beyond this many (the oldest) are dropped: ~2 screens
 MAX_CACHED = 4000         # pixmaps kept (about 110 MB at 96x96)
 HOLD_MS = 60              # decoding starts this long after the last scroll step
-
-
-def reader_for_path(root: str):
-    """A reader for a folder or a .zip, without scanning it (the names are known)."""
-    from engine.inputs.decode import FolderReader, ZipReader
-    return ZipReader(root) if os.path.isfile(root) and root.lower().endswith(".zip") else FolderReader(root)
 
 
 _readers: dict = {}

@@ -74,7 +74,7 @@ def main(out: Path) -> int:
     from engine.run.job import run
     from engine.run.options import Options
     from gui.main_window import MainWindow
-    from gui.report_pdf import write_pdf
+    from reports.pdf import write_pdf
 
     def wait_for(pred, ms=60000):
         loop, timer = QEventLoop(), QTimer()

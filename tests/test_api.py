@@ -12,7 +12,7 @@ from imagegen import make_image
 from PIL import Image
 
 import fid_studio
-from engine.cli import main as cli_main
+from cli import main as cli_main
 from engine.outputs.training_log import TrainingLog
 
 METRICS = ("fid", "kid", "pr")

@@ -94,7 +94,7 @@ def test_history_stores_sfid_and_migrates_old_databases(tmp_path):
 
 
 def test_table_shows_the_interval_and_the_plot_its_error_bars(qtbot):
-    from gui.result_format import BY_KEY, cell, columns_for
+    from reports.result_format import BY_KEY, cell, columns_for
     from gui.results_table import ResultsTable
     from gui.sweep_plot import SweepPlot
     res = _result()
@@ -120,15 +120,15 @@ def test_table_shows_the_interval_and_the_plot_its_error_bars(qtbot):
 
 
 def test_pdf_has_the_new_columns(qapp):
-    from gui.report_pdf import metrics_tables
+    from reports.pdf import metrics_tables
     html = metrics_tables(_result())
     for text in ("FID 95% CI", "FID∞", "sFID", "± 0.300 (12.200–12.800)"):
         assert text in html
 
 
 def test_pdf_sweep_chart_draws_the_intervals(qapp):
-    from gui.report_charts import _fid_intervals, sweep_chart
-    from gui.sweep_plot import sweep_points
+    from reports.charts import _fid_intervals, sweep_chart
+    from reports.plot_data import sweep_points
     res = _result()
     xs, _, _, idx, _ = sweep_points(res, "fid")
     assert _fid_intervals(res, xs, idx) == [(1000, 13.5, 14.5), (2000, 11.2, 12.8), (3000, 12.2, 12.8)]

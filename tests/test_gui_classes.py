@@ -16,7 +16,7 @@ from test_gui_support import base_images, make_window, single_blas_thread, write
 from engine.errors import CancelToken
 from engine.run.job import run as engine_run
 from engine.run.options import Options
-from gui.result_format import BY_KEY, cell
+from reports.result_format import BY_KEY, cell
 
 pytestmark = pytest.mark.skipif(__import__("models").find_model() is None,
                                 reason="needs the built ONNX model (python main.py model build)")
@@ -182,8 +182,8 @@ def gan_result(data):
 
 
 def test_pdf_has_gan_scores_method_per_class_and_sweep(gan_result, tmp_path, qapp):
-    from gui.report_charts import charts_for
-    from gui.report_pdf import write_pdf
+    from reports.charts import charts_for
+    from reports.pdf import write_pdf
     titles = [t for t, _ in charts_for(gan_result)]
     assert "GAN-train diversity sweep" in titles
     path = tmp_path / "gan.pdf"
@@ -211,8 +211,8 @@ def test_csv_has_the_gan_columns(gan_result, tmp_path):
 
 
 def test_sweep_chart_and_notes_without_a_window(gan_result, qapp):
-    from gui import class_format as cf
-    from gui.report_charts import gan_sweep_chart
+    from reports import class_format as cf
+    from reports.charts import gan_sweep_chart
     img = gan_sweep_chart(gan_result)
     assert img is not None and not img.isNull()
     assert len(cf.sweep_curves(gan_result)) == 4

@@ -45,8 +45,8 @@ def result(folders):
 
 @needs_model
 def test_pdf_report_pages_and_text(result, tmp_path, qapp):
-    from gui.report_charts import charts_for
-    from gui.report_pdf import CHARTS_PER_PAGE, write_pdf
+    from reports.charts import charts_for
+    from reports.pdf import CHARTS_PER_PAGE, write_pdf
     path = tmp_path / "report.pdf"
     pages = write_pdf(path, result)
     n_charts = len(charts_for(result))
@@ -94,7 +94,8 @@ def test_json_export_is_the_cli_schema(result, tmp_path):
 
 @needs_model
 def test_failed_export_says_so_and_leaves_no_file(result, tmp_path, qtbot, monkeypatch):
-    from gui import crash, report_pdf
+    from gui import crash
+    from reports import pdf as report_pdf
     from gui.exporting import export_with_message
     blocker = tmp_path / "not_a_folder"
     blocker.write_text("a file where a folder should be")
@@ -128,3 +129,14 @@ def test_pdf_without_any_window_and_cli_pdf(folders, tmp_path):
     text = pdf_text(out)
     assert "FID Studio report" in text and "SSIM" in text and "PSNR" in text
     assert pdf_pages(out) == 3      # results + settings, the SSIM histogram, problems
+
+
+def test_the_report_writers_load_no_window_code():
+    """The command line writes its PDF through reports/: loading the writers (and the CLI)
+    brings in neither gui/ nor pyqtgraph, only Qt's painting classes."""
+    code = ("import sys, cli, reports.pdf, reports.charts, reports.samples_pages, reports.plot_data;"
+            "tops = {m.split('.')[0] for m in sys.modules};"
+            "print(sorted(tops & {'gui', 'pyqtgraph', 'PySide6'}))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[0] == "['PySide6']", out.stdout

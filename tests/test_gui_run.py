@@ -13,7 +13,7 @@ from test_gui_support import base_images, checkpoint_tree, make_window, single_b
 
 from engine.errors import CancelToken
 from engine.run.job import run as engine_run
-from gui.result_format import BY_KEY, cell
+from reports.result_format import BY_KEY, cell
 
 pytestmark = pytest.mark.skipif(__import__("models").find_model() is None,
                                 reason="needs the built ONNX model (python main.py model build)")

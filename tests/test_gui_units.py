@@ -92,7 +92,7 @@ def _result(metrics, chosen, warnings=()):
 
 
 def test_result_format_columns_and_cells():
-    from gui.result_format import BY_KEY, DASH, cell, columns_for
+    from reports.result_format import BY_KEY, DASH, cell, columns_for
     r = _result({"fid": 12.3456, "kid_mean": 0.0123, "kid_std": 0.002, "psnr": math.inf, "mse": 0.0,
                  "ssim": 1.0, "n_pairs": 5}, ("fid", "kid", "is", "psnr"),
                 ["IS not available: Inception Score needs the classifier head"])
@@ -210,8 +210,8 @@ def _sweep_result(n, best_last=True):
 
 
 def test_kid_from_one_subset_says_so_instead_of_a_zero_spread():
-    from gui.report_charts import value_text
-    from gui.result_format import BY_KEY, cell
+    from reports.charts import value_text
+    from reports.result_format import BY_KEY, cell
     r = _result({"kid_mean": 0.08815, "kid_std": 0.0}, ("kid",))
     r.results[0].extras["kid_single_subset"] = True
     assert cell(BY_KEY["kid"], r.results[0])[0] == "0.08815 (single subset)"

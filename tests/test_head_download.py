@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from engine.cli import main as cli_main
+from cli import main as cli_main
 from models import head_download as hd
 from models.errors import DownloadCancelled, DownloadError, HashMismatchError
 from httpserve import LocalServer, closed_port

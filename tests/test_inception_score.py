@@ -137,7 +137,7 @@ def test_without_head_is_is_null_with_the_way_to_enable_it(model_path, tmp_path)
 
 
 def test_cli_is_splits_flag():
-    from engine.cli import _options_from, build_parser
+    from cli import _options_from, build_parser
     parser = build_parser()
     args = parser.parse_args(["compute", "ref", "gen", "--metrics", "is", "--is-splits", "adm"])
     assert _options_from(args).is_splits == "adm"

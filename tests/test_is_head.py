@@ -10,7 +10,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from engine.cli import main as cli_main
+from cli import main as cli_main
 from engine.features.inference import InferenceModel
 from engine.features.pipeline import extract
 from engine.features.presets import get_preset

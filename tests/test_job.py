@@ -97,7 +97,7 @@ def test_running_fid_progress_and_stats_reference(folders, model_path, tmp_path)
     full = run(ref, [gen], opts, on_event=events.append, cache_root=tmp_path)
     fids = [e.running_fid for e in events if isinstance(e, Progress) and e.role == "generated" and e.running_fid]
     assert fids and fids[-1] == pytest.approx(_values(full)["fid"], rel=1e-12)
-    from engine.cli import main as cli
+    from cli import main as cli
     assert cli(["stats", str(ref), "-o", str(tmp_path / "ref.npz"), "--device", "cpu"]) == 0
     from_stats = run(tmp_path / "ref.npz", [gen], opts, cache_root=tmp_path)
     assert _values(from_stats)["fid"] == pytest.approx(_values(full)["fid"], rel=1e-12)

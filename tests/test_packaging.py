@@ -1,6 +1,6 @@
 """`pip install .` from a clean clone into a fresh virtual environment: the `fid_studio`
 API imports and scores, `fid-studio --help` works, and no generic top-level package
-(engine, gui, models) is installed.
+(engine, reports, cli, gui, models) is installed.
 
 Slow (builds a wheel; pip fetches setuptools into its build environment, from its cache
 when it can): marked ``slow``, deselected by default, run by .ci/run with ``-m slow``. The
@@ -48,7 +48,7 @@ def test_pip_install_from_a_clean_clone(tmp_path, model_path):
                FID_STUDIO_CACHE_DIR=str(tmp_path / "cache"))
     code = ("import fid_studio, numpy as np, importlib.util as u, sys\n"
             "assert fid_studio.__file__.startswith(sys.prefix), fid_studio.__file__\n"
-            "assert all(u.find_spec(n) is None for n in ('engine', 'gui', 'models', 'selftest', 'main'))\n"
+            "assert all(u.find_spec(n) is None for n in ('engine', 'reports', 'cli', 'gui', 'models', 'selftest', 'main'))\n"
             "rng = np.random.default_rng(0)\n"
             "ev = fid_studio.Evaluator(rng.integers(0, 256, (8, 32, 32, 3), dtype=np.uint8), metrics=('fid',),"
             " device='cpu')\n"

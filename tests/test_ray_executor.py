@@ -127,7 +127,7 @@ def test_without_ray_one_line_and_exit_2(sets, tmp_path):
             "        if name == 'ray' or name.startswith('ray.'):\n"
             "            raise ImportError('blocked: ' + name)\n"
             "sys.meta_path.insert(0, Block())\n"
-            "from engine.cli import main\n"
+            "from cli import main\n"
             "sys.exit(main(sys.argv[1:]))\n")
     env = dict(os.environ, FID_STUDIO_CACHE_DIR=str(tmp_path))
     proc = subprocess.run([sys.executable, "-c", code, "compute", str(sets[0]), str(sets[1]),

@@ -45,7 +45,7 @@ class _Out:
 
 def _cli_here(capfd, *args):
     """The CLI's own ``main`` in this process (as a subprocess would run it, minus the start-up)."""
-    from engine.cli import main
+    from cli import main
     capfd.readouterr()
     rc = main([str(a) for a in args])
     return _Out(rc, capfd.readouterr())

@@ -4,7 +4,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from engine.cli import main as cli
+from cli import main as cli
 from engine.errors import OptionError
 from engine.inputs.shards import apply_shard, parse_shard
 from engine.inputs.sources import open_source

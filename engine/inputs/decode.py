@@ -136,3 +136,9 @@ def reader_for(source):
     if source.kind == "zip":
         return ZipReader(source.path, getattr(source, "members", None))
     return FolderReader(source.path)
+
+
+def reader_for_path(root: str):
+    """A reader for a folder or a .zip by its path, without scanning it (the names are known:
+    the window's thumbnails and the report's sample pages read files a result lists)."""
+    return ZipReader(root) if os.path.isfile(root) and root.lower().endswith(".zip") else FolderReader(root)

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 from engine.metrics import METRICS
 
-from .live_state import short_name
-
 DASH = "—"
 PAIRED = ("ssim", "mse", "psnr")
+
+
+def short_name(path: str) -> str:
+    """A source as tables, plots and the report name it: its folder or file name."""
+    p = Path(path)
+    return p.name or str(p)
 
 
 def _num(fmt: str) -> Callable:

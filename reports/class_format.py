@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .live_state import short_name
-from .result_format import chosen_metrics, percent
+from .result_format import chosen_metrics, percent, short_name
 
 CLASS_METRICS = ("gan-train", "gan-test")
 # (key in per_class, header, option metric it belongs to; None: shown with either)

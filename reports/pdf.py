@@ -5,7 +5,7 @@ selectable and no extra dependency is needed.
 QGuiApplication on demand (offscreen unless a platform is set), which is what the CLI's
 ``--pdf`` uses. Pages: 1) title, metrics table, GAN-train / GAN-test details when asked for
 (method, validation split, flags, per-class table), settings and provenance; 2…) the plots, two
-per page; then a page per generated source with per-image scores (gui.report_samples: the
+per page; then a page per generated source with per-image scores (reports.samples_pages: the
 12 least realistic samples and the possible copies beside their nearest real images); last)
 skipped files and warnings. The file is written atomically: a failed export leaves no
 half file. Returns the number of pages.
@@ -19,8 +19,8 @@ from engine import APP_NAME, __version__
 from engine.atomic import atomic_path
 
 from . import class_format as cf
-from .live_state import short_name
-from .result_format import DASH, best_index, cell, columns_for, format_created, percent, settings_rows
+from .result_format import (DASH, best_index, cell, columns_for, format_created, percent, settings_rows,
+                            short_name)
 
 FILES_PER_REASON = 5           # per source and reason, in the skipped-files section
 CHARTS_PER_PAGE = 2
@@ -216,7 +216,7 @@ def write_pdf(path, result, plots=None) -> int:
     charts drawn from the result's own data.
     """
     ensure_gui_app()
-    from .report_charts import charts_for
+    from .charts import charts_for
     charts = charts_for(result) if plots is None else [(t, _as_qimage(i)) for t, i in plots]
     with atomic_path(path) as tmp:
         return _render(str(tmp), result, charts)
@@ -254,7 +254,7 @@ def _render(path: str, result, charts) -> int:
     doc.setDocumentMargin(0)
     for i, (_, img) in enumerate(charts):
         doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(f"chart{i}.png"), img)
-    from .report_samples import samples_section
+    from .samples_pages import samples_section
     samples_html, sample_images = samples_section(result, int(page_w))
     for name, img in sample_images:
         doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(name), img)

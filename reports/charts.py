@@ -13,9 +13,9 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPainterPath, QPen, QPolygonF
 
-from .live_state import short_name
-from .plot_style import BEST_COLOR, COLORS
-from .result_format import best_index
+from .plot_colors import BEST_COLOR, COLORS
+from .plot_data import ssim_bins, sweep_points
+from .result_format import best_index, short_name
 
 W, H = 1600, 720                      # pixels; placed at page width in the PDF
 MARGIN = dict(left=150, right=40, top=80, bottom=120)
@@ -176,7 +176,6 @@ class _Canvas:
 
 
 def sweep_chart(result, key="fid", title="FID over checkpoints", y_label="FID (lower is better)"):
-    from .sweep_plot import sweep_points
     xs, ys, names, idx, x_title = sweep_points(result, key)
     if len(xs) < 2:
         return None
@@ -227,7 +226,6 @@ def running_fid_chart(result):
 
 
 def ssim_histogram_chart(result):
-    from .live_plots import ssim_bins
     sources = [(short_name(r.path), r.ssim_values) for r in result.results if r.ssim_values]
     if not sources:
         return None

@@ -7,9 +7,10 @@ import html
 
 import numpy as np
 
+from engine.inputs.decode import reader_for_path
 from engine.per_image.scores import copy_rule
 
-from .live_state import short_name
+from .result_format import short_name
 
 LEAST = 12
 MAX_COPIES = 12
@@ -77,7 +78,6 @@ def _grid(table, rows, prefix, images, read_gen, read_real, width) -> str:
 
 def samples_section(result, width: int) -> tuple[str, list]:
     """(HTML, [(resource name, QImage)]) for every source that has a per-image table."""
-    from gui.thumbnails import reader_for_path
     parts, images = [], []
     for k, res in enumerate(result.results):
         table = getattr(res, "per_image", None)

@@ -1,0 +1,239 @@
+"""The commands ``compute``, ``stats`` and ``model``: run them with the engine, report progress
+on stderr, write the outputs (JSON, CSV, per-image CSV, PDF through reports.pdf)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from engine.atomic import check_writable, write_text
+from engine.distributed import ExecutorError
+from engine.errors import Cancelled, CancelToken, FidStudioError
+from engine.run.events import Message, Progress, SourceStarted
+
+from .parser import _options_from, build_parser
+
+
+class StderrProgress:
+    """One rewriting line per source on stderr: done/total, images/s, ETA, running FID."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.last = 0.0
+        self.label = ""
+
+    def __call__(self, event):
+        if isinstance(event, Message):
+            print(event.text, file=self.stream)
+        elif isinstance(event, SourceStarted):
+            self.label = f"{event.role} {event.path}"
+        elif isinstance(event, Progress):
+            now = time.monotonic()
+            final = event.done >= event.total
+            if not final and now - self.last < (0.2 if self.tty else 5.0):
+                return
+            self.last = now
+            eta = f" ETA {event.eta_s:.0f}s" if event.eta_s else ""
+            fid = f" FID~{event.running_fid:.2f}" if event.running_fid is not None else ""
+            line = (f"{self.label} [{event.stage}] {event.done}/{event.total} "
+                    f"{event.images_per_s:.1f} img/s{eta}{fid}")
+            end = "\n" if final or not self.tty else ""
+            print(("\r" if self.tty else "") + line, end=end, file=self.stream, flush=True)
+            for f, reason in event.new_skipped:
+                print(f"\n  skipped {f}: {reason}" if self.tty else f"  skipped {f}: {reason}",
+                      file=self.stream)
+
+
+
+
+def _check_outputs(*paths) -> None:
+    """Refuse, before any work, an output that cannot be written (folder, read-only place)."""
+    seen = set()
+    for p in paths:
+        if p is None:
+            continue
+        if Path(p).resolve() in seen:
+            raise FidStudioError(f"{p} is given for two outputs")
+        seen.add(Path(p).resolve())
+        why = check_writable(p)
+        if why:
+            raise FidStudioError(f"output not writable: {why}")
+
+
+def _write_outputs(outputs) -> None:
+    """Write every (path, write) pair; on a failure, say which were written and which not."""
+    done = []
+    for path, write in outputs:
+        try:
+            write(path)
+        except OSError as exc:
+            kept = f" ({', '.join(map(str, done))} written)" if done else ""
+            raise FidStudioError(f"cannot write {path}: {exc.strerror or exc}{kept}") from None
+        done.append(path)
+
+
+def _model_or_build(model_path):
+    """The model to use; the first run without one builds it (hash-checked, said on stderr)."""
+    from engine.api.model_setup import ensure_model
+    return ensure_model(model_path)
+
+
+def cmd_compute(args) -> int:
+    from engine.run.job import run
+    opts = _options_from(args)
+    _check_outputs(args.json, args.csv, args.pdf, args.per_image)
+    if args.pdf:
+        try:
+            from reports.pdf import write_pdf
+        except ImportError as exc:
+            raise FidStudioError(f"--pdf needs the GUI libraries (PySide6): {exc}") from None
+    cancel = CancelToken()
+    model_path = _model_or_build(args.model) if opts.wants_features else args.model
+    try:
+        result = run(args.reference, args.generated, opts, on_event=StderrProgress(),
+                     cancel=cancel, model_path=model_path, val_path=args.val)
+    except KeyboardInterrupt:
+        cancel.cancel()
+        print("cancelled", file=sys.stderr)
+        return 130
+    data = result.to_dict()
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    print(text)
+    outputs = []
+    if args.json:
+        outputs.append((args.json, lambda p: write_text(p, text + "\n")))
+    if args.csv:
+        from engine.outputs.report_csv import write_csv
+        outputs.append((args.csv, lambda p: write_csv(p, result)))
+    if args.per_image:
+        from engine.per_image.table import write_csv as write_per_image
+        tables = [r.per_image for r in result.results if r.per_image is not None]
+        outputs.append((args.per_image, lambda p: write_per_image(p, tables)))
+    if args.pdf:
+        outputs.append((args.pdf, lambda p: write_pdf(p, result)))
+    _write_outputs(outputs)
+    return 0
+
+
+def cmd_stats(args) -> int:
+    from engine.features import stats_file
+    if args.merge:
+        if args.source:
+            raise FidStudioError("give either a source or --merge files, not both")
+        arrays = stats_file.merge(args.merge)
+        stats_file.write(args.output, arrays)
+        print(f"wrote {args.output}: {int(arrays['n'])} images from {len(args.merge)} file(s)", file=sys.stderr)
+        return 0
+    if not args.source:
+        raise FidStudioError("stats needs a source folder or .zip (or --merge a.npz b.npz ...)")
+    from engine.run.job import load_model
+    from engine.features.pipeline import extract
+    from engine.features.presets import get_preset
+    from engine.inputs.shards import apply_shard, parse_shard
+    from engine.inputs.sources import open_source
+    if args.format == "adm":
+        from engine.outputs.adm_stats import check_adm_format
+        check_adm_format()
+        if args.preset is None:
+            args.preset = "tensorflow"   # the ADM evaluator's convention
+        elif args.preset != "tensorflow":
+            print(f"warning: ADM reference statistics come from the TF Inception graph (preset tensorflow); "
+                  f"these use preset {args.preset}", file=sys.stderr)
+    metrics = "fid,sfid" if args.format == "adm" else "fid"   # adm: sFID's moments too
+    opts = _options_from(argparse.Namespace(**vars(args), metrics=metrics, seed=0))
+    _check_outputs(args.output)
+    src = open_source(args.source)
+    if src.kind == "stats":
+        raise FidStudioError(f"{args.source} is already a stats file")
+    src = apply_shard(src, parse_shard(opts.shard))
+    if not src.files and not src.refused:
+        raise FidStudioError(f"shard {opts.shard} of {args.source} holds no images")
+    model = load_model(opts, _model_or_build(args.model))
+    print(model.device.line, file=sys.stderr)
+    if model.precision_warning():
+        print(f"warning: {model.precision_warning()}", file=sys.stderr)
+    ext = extract(src, get_preset(opts.preset), model, opts, role="reference", on_event=StderrProgress())
+    arrays = None
+    if args.format == "adm":
+        from engine.outputs.adm_stats import adm_arrays
+        arrays = adm_arrays(ext)     # refuses before writing when sFID's moments are missing
+    try:
+        if ext.run_note:
+            print(f"warning: {ext.run_note}", file=sys.stderr)
+        if arrays is None:
+            arrays = stats_file.stats_arrays(
+                ext.raw_moments(), ext.stats, preset=opts.preset, model_sha256=model.body_sha256,
+                files=ext.files, shard=opts.shard, precision=opts.precision)
+        _write_outputs([(args.output, lambda path: stats_file.write(path, arrays))])
+    finally:
+        if ext.workdir:
+            import shutil
+            shutil.rmtree(ext.workdir, ignore_errors=True)
+    print(f"wrote {args.output}: {ext.n} images, {len(ext.skipped)} skipped", file=sys.stderr)
+    return 0
+
+
+def cmd_model(args) -> int:
+    import models
+    if args.model_command == "info":
+        path = models.find_model()
+        if path is None:
+            print("no model built yet; run `python main.py model build`")
+            return 1
+        prov = models.provenance_path(path)
+        print(json.dumps({"path": str(path), "provenance": json.loads(prov.read_text()) if prov.exists() else None},
+                         indent=2))
+        return 0
+    if args.model_command == "add-is-head":
+        return _add_is_head(args)
+    out = args.out or (models.user_model_path() if args.weights else models.DEFAULT_MODEL_PATH)
+    info = models.build_model(out, weights=args.weights)
+    print(json.dumps(info, indent=2))
+    return 0
+
+
+def _add_is_head(args) -> int:
+    from models.enable_is import enable_is
+    state = {"shown": -1}
+
+    def progress(done, total):
+        pct = int(100 * done / total) if total else -1
+        if total and pct // 10 != state["shown"]:
+            state["shown"] = pct // 10
+            print(f"  {done / 1e6:.1f} / {total / 1e6:.1f} MB", file=sys.stderr)
+
+    prov = enable_is(args.model, weights=args.head_weights, progress=progress,
+                     say=lambda msg: print(msg, file=sys.stderr))
+    print(json.dumps(prov, indent=2))
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return {"compute": cmd_compute, "stats": cmd_stats, "model": cmd_model}[args.command](args)
+    except Cancelled:
+        print("cancelled", file=sys.stderr)
+        return 130
+    except FidStudioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if isinstance(exc, ExecutorError):
+            from engine.distributed.cluster import exit_if_cluster_lost
+            exit_if_cluster_lost(2)
+        return 2
+    except OSError as exc:   # a disk or permission problem the checks above could not foresee
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # model-build errors and other user-facing failures from models/
+        if type(exc).__module__.startswith("models"):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        raise

