@@ -213,3 +213,16 @@ def test_no_upward_imports():
     assert not found, "imports up the layers:\n" + "\n".join(found)
     gone = PENDING_UPWARD - pending_seen
     assert not gone, f"no longer imported, delete from PENDING_UPWARD: {sorted(gone)}"
+
+
+def test_shared_model_code_imports_no_network():
+    # models/common, paths, registry and errors serve every network: a network's package
+    # (any other subpackage of models/) sits above them, so adding one edits none of them
+    graph = import_graph()
+    networks = {p.parent.name for p in (ROOT / "models").glob("*/__init__.py")} - {"common"}
+    assert "inception" in networks
+    shared = [m for m in graph if m.split(".")[1:2] in (["common"], ["paths"], ["registry"], ["errors"])]
+    found = [f"{m} line {line} imports {t}" for m in sorted(shared)
+             for t, line in sorted(graph[m].items())
+             if t.startswith("models.") and t.split(".")[1] in networks]
+    assert shared and not found, "\n".join(found)
