@@ -33,7 +33,7 @@ def fid_for(preset, device, precision, model_path) -> float:
 
 def drift(presets, device, precisions, model_path) -> list:
     """[{preset, precision, fid, fid_fp32, rel}] — fp32 first for each preset."""
-    from models.fp16 import emulate_fp16
+    from models.common.fp16 import emulate_fp16
     rows = []
     for preset in presets:
         base = fid_for(preset, device, "fp32", model_path)

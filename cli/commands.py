@@ -196,7 +196,7 @@ def cmd_model(args) -> int:
 
 
 def _add_is_head(args) -> int:
-    from models.enable_is import enable_is
+    from models.inception.enable_is import enable_is
     state = {"shown": -1}
 
     def progress(done, total):

@@ -19,7 +19,7 @@ def _explanation(source) -> str:
         f"<p>FID Studio will download pytorch-fid's official weights file "
         f"<b>{source.file_name}</b> (about {source.approx_mb} MB) from<br>"
         f"<code>{source.url}</code></p>"
-        f"<p>Before use, its SHA-256 must start with <code>{source.sha256_prefix}</code> and its "
+        f"<p>Before use, its SHA-256 must start with <code>{source.sha256}</code> and its "
         "network weights must equal the ones already in your model. Only the classifier head "
         "(without its bias, as the standard Inception Score) is added: FID, KID and the "
         "cached features do not change.</p>"
@@ -32,8 +32,8 @@ class EnableIsDialog(QDialog):
 
     def __init__(self, model_path, parent=None, *, pool: QThreadPool | None = None, source=None):
         super().__init__(parent)
-        from models import head_download
-        self.source = source or head_download.OFFICIAL
+        from models.inception import is_head
+        self.source = source or is_head.OFFICIAL_HEAD
         self.model_path = model_path
         self.pool = pool or QThreadPool.globalInstance()
         self.worker: EnableIsWorker | None = None

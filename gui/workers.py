@@ -142,7 +142,7 @@ class EnableIsSignals(QObject):
 
 
 class EnableIsWorker(QRunnable):
-    """models.enable_is.enable_is off the GUI thread: download (or a given file), verify,
+    """models.inception.enable_is.enable_is off the GUI thread: download (or a given file), verify,
     add the IS head. Progress is emitted when the percentage changes."""
 
     def __init__(self, model_path, *, weights=None, source=None):
@@ -163,7 +163,7 @@ class EnableIsWorker(QRunnable):
             self.signals.progress.emit(int(done), int(total or 0))
 
     def run(self) -> None:            # worker thread
-        from models.enable_is import enable_is
+        from models.inception.enable_is import enable_is
         from models.errors import DownloadCancelled, ModelBuildError
         try:
             prov = enable_is(self.model_path, weights=self.weights, source=self.source,

@@ -26,9 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import DEFAULT_MODEL_PATH, build_model, provenance_path
-from .build_model import BUILDER_VERSION
-from .wheel_source import WEIGHTS_SHA256, default_cache_dir, sha256_file
+from .common.files import provenance_path, sha256_file
+from .inception.build import build_model
+from .inception.graph import BUILDER_VERSION
+from .inception.wheel_source import WEIGHTS_SHA256
+from .paths import DEFAULT_MODEL_PATH, default_cache_dir
 
 GOLDEN_SEED = 20151205
 FC_SEED = 1008
@@ -213,7 +215,7 @@ def write_torch_zip(path: Path, tensors: dict[str, np.ndarray]) -> None:
 def pytorch_fid_layout(tensors: dict, head: tuple[np.ndarray, np.ndarray]) -> dict:
     """default_1.pt's tensors (``read_tensors``) under pytorch-fid's keys, BN gamma = 1
     (the TF graph has none), plus the given (fc.weight, fc.bias)."""
-    from . import inception_spec as spec
+    from .inception import spec
     sd = {}
     for c in spec.all_convs():
         ts = f"net.layers.{c.ts}"
@@ -230,8 +232,8 @@ def pytorch_fid_layout(tensors: dict, head: tuple[np.ndarray, np.ndarray]) -> di
 def write_stand_in_head_file(path: Path, head=None) -> Path:
     """A head file in pytorch-fid's layout: genuine body tensors + a stand-in head
     (default: is_stand_in_head()). Its SHA-256 is of course not 6726825d…"""
-    from .torch_reader import read_tensors
-    from .wheel_source import obtain_default_weights
+    from .common.torch_reader import read_tensors
+    from .inception.wheel_source import obtain_default_weights
     tensors = read_tensors(obtain_default_weights().weights_path)
     write_torch_zip(path, pytorch_fid_layout(tensors, head or is_stand_in_head()))
     return path

@@ -41,13 +41,14 @@ def main() -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
     from httpserve import LocalServer
-    from models import head_download as hd
+    from models.common.download import RemoteFile
+    from models.inception.is_head import OFFICIAL_HEAD
     from gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     payload = os.urandom(6_000_000)
-    server = LocalServer({hd.OFFICIAL.file_name: payload}).__enter__()
-    trickle = hd.HeadSource(server.url(f"trickle/{hd.OFFICIAL.file_name}"), hd.OFFICIAL.file_name,
+    server = LocalServer({OFFICIAL_HEAD.file_name: payload}).__enter__()
+    trickle = RemoteFile(server.url(f"trickle/{OFFICIAL_HEAD.file_name}"), OFFICIAL_HEAD.file_name,
                             hashlib.sha256(payload).hexdigest()[:8], 91)
     w = MainWindow()
     w.resize(1400, 900)
@@ -81,7 +82,7 @@ def main() -> int:
     def step3():
         server.pace.set()
         state["dlg"].close()
-        local = hd.HeadSource(hd.OFFICIAL.url, hd.OFFICIAL.file_name,
+        local = RemoteFile(OFFICIAL_HEAD.url, OFFICIAL_HEAD.file_name,
                               hashlib.sha256(head.read_bytes()).hexdigest()[:8], 91)
         dlg = w.enable_is_dialog(source=local)
         dlg.enabled.connect(lambda prov: QTimer.singleShot(300, step4))

@@ -43,8 +43,8 @@ def stand_in_head_file(tmp_path_factory):
 def is_model_path(model_path, stand_in_head_file, tmp_path_factory):
     """A copy of the test model with the stand-in IS head added (the body unchanged)."""
     import shutil
-    from models.is_head import add_is_head
-    from models.wheel_source import sha256_file
+    from models.inception.is_head import add_is_head
+    from models.common.files import sha256_file
     out = tmp_path_factory.mktemp("is_model") / "fid_inception.onnx"
     shutil.copy(model_path, out)
     shutil.copy(str(model_path) + ".json", str(out) + ".json")

@@ -11,10 +11,11 @@ from httpserve import LocalServer
 from test_gui_support import make_window
 
 import models
-from models import head_download as hd
-from models.enable_is import download_dir
+from models.common import download as dl
+from models.inception import is_head
+from models.paths import download_dir
 
-NAME = hd.OFFICIAL.file_name
+NAME = is_head.OFFICIAL_HEAD.file_name
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def window(qtbot, model_path, tmp_path, monkeypatch):
 
 def _serve(monkeypatch, server, route, data):
     prefix = hashlib.sha256(data).hexdigest()[:8]
-    monkeypatch.setattr(hd, "OFFICIAL", hd.HeadSource(server.url(f"{route}/{NAME}"), NAME, prefix, 91))
+    monkeypatch.setattr(is_head, "OFFICIAL_HEAD", dl.RemoteFile(server.url(f"{route}/{NAME}"), NAME, prefix, 91))
 
 
 def test_is_greyed_out_with_an_enable_action(window):
@@ -51,7 +52,7 @@ def test_download_enables_is_without_restart(qtbot, window, stand_in_head_file, 
         _serve(monkeypatch, server, "file", data)
         window.options.enable_is_button.click()
         dlg = window.is_dialog
-        assert "about 91 MB" in dlg.text.text() and hd.OFFICIAL.url in dlg.text.text()
+        assert "about 91 MB" in dlg.text.text() and is_head.OFFICIAL_HEAD.url in dlg.text.text()
         assert "6726825d" not in dlg.download_button.text()
         with qtbot.waitSignal(dlg.enabled, timeout=600_000):
             dlg.download_button.click()
@@ -86,7 +87,7 @@ def test_cancel_keeps_nothing_and_is_stays_off(qtbot, window, monkeypatch):
                                             ("missing", "HTTP 404")])
 def test_refusals_are_shown_in_the_dialog(qtbot, window, monkeypatch, route, message):
     with LocalServer({}) as server:
-        monkeypatch.setattr(hd, "OFFICIAL", hd.HeadSource(server.url(f"{route}/{NAME}"), NAME, "6726825d", 91))
+        monkeypatch.setattr(is_head, "OFFICIAL_HEAD", dl.RemoteFile(server.url(f"{route}/{NAME}"), NAME, "6726825d", 91))
         dlg = window.enable_is_dialog()
         dlg.download_button.click()
         qtbot.waitUntil(lambda: dlg.outcome == "failed", timeout=60_000)

@@ -19,10 +19,10 @@ from engine.run.job import run
 from engine.run.options import Options
 from models import provenance_path
 from models.errors import HashMismatchError, ModelBuildError, UnsafePickleError, WeightsFormatError
-from models.is_head import KNOWN_FILE_NAMES, add_is_head, verify_head_file
+from models.inception.is_head import KNOWN_FILE_NAMES, add_is_head, verify_head_file
 from models.testing import golden_inputs, is_stand_in_head, pytorch_fid_layout, write_torch_zip
-from models.torch_reader import load_state_dict
-from models.wheel_source import sha256_file
+from models.common.torch_reader import load_state_dict
+from models.common.files import sha256_file
 
 PARITY = Path(__file__).parent / "fixtures" / "parity"
 
@@ -172,14 +172,14 @@ def write_torch_zip_path(path, sd):
 # ---------------------------------------------------------------- CLI
 
 def test_cli_add_is_head_from_file(model_path, stand_in_head_file, tmp_path, monkeypatch, capsys):
-    from models import head_download
+    from models.common.download import RemoteFile
+    from models.inception import is_head
     out = _copy_model(model_path, tmp_path)
     # torch-fidelity's name for the same file is accepted too
     named = tmp_path / KNOWN_FILE_NAMES[1]
     shutil.copy(stand_in_head_file, named)
-    monkeypatch.setattr(head_download, "OFFICIAL",
-                        head_download.OFFICIAL.__class__("http://127.0.0.1:9/none", named.name,
-                                                         _prefix(named), 91))
+    monkeypatch.setattr(is_head, "OFFICIAL_HEAD",
+                        RemoteFile("http://127.0.0.1:9/none", named.name, _prefix(named), 91))
     assert cli_main(["model", "add-is-head", "--weights", str(named), "--model", str(out)]) == 0
     prov = json.loads(capsys.readouterr().out)
     assert prov["has_logits"] and prov["is_head"]["source"] == f"file {named.resolve()}"

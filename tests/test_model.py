@@ -21,14 +21,15 @@ import onnxruntime as ort
 import pytest
 
 import models
-from models import inception_spec as spec
-from models.build_model import BUILDER_VERSION, OPSET, build_model, main as build_main
+from models.inception import spec
+from models.inception.build import build_model, main as build_main
+from models.inception.graph import BUILDER_VERSION, OPSET
 from models.errors import (HashMismatchError, ModelBuildError, UnsafePickleError,
                            WeightsFormatError)
 from models.testing import (array_sha256, fid_model_path,  # noqa: F401 (fixture)
                             golden_inputs, pytorch_fid_layout, stand_in_fc_head, write_torch_zip)
-from models.torch_reader import load_state_dict, read_tensors
-from models import wheel_source as ws
+from models.common.torch_reader import load_state_dict, read_tensors
+from models.inception import wheel_source as ws
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TOLERANCE = 1e-4  # ORT vs TorchScript, float32 (measured ~1e-5)
@@ -116,7 +117,7 @@ def logits_model(fid_model_path, tmp_path_factory):  # noqa: F811
     """The model plus the IS head from a pytorch-fid-layout file: genuine body tensors and
     the seeded stand-in fc of the golden fixture (not available offline: plumbing only)."""
     import shutil
-    from models.is_head import add_is_head
+    from models.inception.is_head import add_is_head
     tmp = tmp_path_factory.mktemp("logits")
     tensors = read_tensors(ws.obtain_default_weights().weights_path)
     pth = tmp / "pt_inception-stand-in.pth"
@@ -157,7 +158,7 @@ def test_logits_match_pytorch_fid(logits_model, inputs, golden):
 
 
 def test_pytorch_fid_layout_errors_name_the_problem(tmp_path, fid_model_path):  # noqa: F811
-    from models.is_head import verify_head_file
+    from models.inception.is_head import verify_head_file
     pth = tmp_path / "partial.pth"
     write_torch_zip(pth, {"Conv2d_1a_3x3.conv.weight": np.zeros((32, 3, 3, 3), np.float32),
                           "fc.weight": np.zeros((1008, 2048), np.float32),
@@ -219,7 +220,7 @@ def test_refuses_code_in_torchscript_archive(tmp_path):
 
 def test_refuses_code_in_legacy_file(tmp_path):
     marker, path = tmp_path / "pwned", tmp_path / "evil_legacy.pth"
-    from models.torch_reader import LEGACY_MAGIC_NUMBER, LEGACY_PROTOCOL_VERSION
+    from models.common.torch_reader import LEGACY_MAGIC_NUMBER, LEGACY_PROTOCOL_VERSION
     path.write_bytes(pickle.dumps(LEGACY_MAGIC_NUMBER, 2)
                      + pickle.dumps(LEGACY_PROTOCOL_VERSION, 2)
                      + pickle.dumps({"little_endian": True}, 2) + _evil_pickle(marker))
@@ -306,8 +307,34 @@ def test_search_order_and_bundle(tmp_path, monkeypatch):
     assert "fid-studio" in str(models.user_model_path())
 
 
+def test_other_networks_are_found_by_file_name_without_the_fid_env_var(tmp_path, monkeypatch):
+    from models import paths
+    monkeypatch.setenv(models.DATA_DIR_ENV, str(tmp_path / "data"))
+    monkeypatch.setenv(models.ENV_VAR, str(tmp_path / "fid.onnx"))
+    other = "dinov2_vitl14.onnx"
+    assert tmp_path / "fid.onnx" not in paths.model_search_paths(other)
+    assert paths.model_search_paths(other)[0] == tmp_path / "data" / "models" / other
+    assert paths.find_model(other) is None
+    built = paths.user_model_path(other)
+    built.parent.mkdir(parents=True)
+    built.write_bytes(b"x")
+    assert paths.find_model(other) == built
+
+
+def test_registry_names_each_networks_package_and_file():
+    from models import registry
+    assert registry.builder("fid_inception") is models.build_model
+    files = [n.file_name for n in registry.NETWORKS.values()]
+    assert len(set(files)) == len(files) and models.MODEL_FILE in files
+    for name, network in registry.NETWORKS.items():
+        assert network.name == name and network.package.startswith("models.")
+        assert callable(registry.builder(name))
+    with pytest.raises(ValueError, match="unknown network 'nope'; known: fid_inception"):
+        registry.builder("nope")
+
+
 def test_models_package_imports_no_torch_qt_or_onnx():
-    code = ("import sys, models, models.build_model, models.torch_reader; "
+    code = ("import sys, models, models.inception, models.common.torch_reader, models.registry; "
             "print([m for m in ('torch', 'PySide6', 'onnx') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[1], check=True)

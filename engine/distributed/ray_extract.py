@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from ..errors import Cancelled, InputError
-from ..features.pipeline import FEATURE_DIM, Extracted, _RunningFid
+from ..features.extracted import FEATURE_DIM, Extracted, RunningFid
 from ..features.stats import FeatureStore
 from ..run.events import Message, Progress, Rate
 from . import ExecutorError
@@ -189,7 +189,7 @@ def extract_into(workdir, source, preset, model, opts, role, index, emit, cancel
     """Ray counterpart of the local ``_extract_into``: the same result, which ``extract``
     then caches as it caches a local one."""
     info = connect(opts.ray_address)
-    running = _RunningFid(ref_stats, opts.live_fid_budget)
+    running = RunningFid(ref_stats, opts.live_fid_budget)
     ray = __import__("ray")
     files = source.files
     total = len(files) + len(source.refused)

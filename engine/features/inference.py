@@ -88,7 +88,7 @@ class InferenceModel:
         self.precision = precision
         self.fp32_sha256 = file_sha256(self.path)
         if precision == "fp16":
-            from models.fp16 import fp16_model_for
+            from models.common.fp16 import fp16_model_for
             try:
                 self.path = fp16_model_for(self.path)
             except (OSError, ValueError) as exc:

@@ -20,11 +20,13 @@ import os
 import struct
 import threading
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import InputError
+from .decoded import Decoded
 
 IMAGE_MEMBER = "arr_0"
 # ADM reference batches carry these next to arr_0: pool3 (mu, sigma) and spatial (mu_s, sigma_s)
@@ -261,8 +263,6 @@ class ArrayReader:
         return a.copy()
 
     def __call__(self, name: str):
-        from .decode import Decoded
-        import zlib
         try:
             return Decoded(name, array=self.image(index_of(name)))
         except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:

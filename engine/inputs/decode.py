@@ -14,21 +14,15 @@ from __future__ import annotations
 import io
 import os
 import zipfile
-from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .arrays import ArrayReader
+from .decoded import Decoded
+
 MAX_PIXELS = 100_000_000
 Image.MAX_IMAGE_PIXELS = None  # we enforce our own limit before decoding, with a clear message
-
-
-@dataclass
-class Decoded:
-    name: str
-    array: np.ndarray | None = None     # HxWx3 uint8
-    problem: str | None = None          # why it could not be used
-    note: str | None = None             # e.g. "16-bit scaled to 8-bit"
 
 
 def _to_rgb(im: Image.Image) -> tuple[np.ndarray, str | None]:
@@ -129,7 +123,6 @@ def _pass_through(item) -> Decoded:
 
 def reader_for(source):
     if source.kind == "array":
-        from .arrays import ArrayReader
         return ArrayReader(source.array)
     if source.kind == "arrays":
         return _pass_through

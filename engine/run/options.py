@@ -9,10 +9,9 @@ import os
 from dataclasses import dataclass, field, fields
 
 from ..errors import OptionError
+from .metric_names import ALL_METRICS, DEFAULT_METRICS
+from .suites import SUITES
 
-# Metric names as users type them; order is the display order everywhere.
-ALL_METRICS = ("fid", "sfid", "fid_inf", "fid_ci", "kid", "is", "pr", "ssim", "mse", "psnr", "gan-train", "gan-test")
-DEFAULT_METRICS = ("fid", "kid")
 DEVICES = ("auto", "cuda", "cpu")
 PRECISIONS = ("fp32", "tf32", "fp16")   # fp32 is exact; the others are opt-in and drift
 # where feature extraction runs: this process, or a Ray cluster (optional package ray[data])
@@ -77,7 +76,6 @@ class Options:
             raise OptionError(f"unknown precision {self.precision!r}; valid: {', '.join(PRECISIONS)}")
         if self.pr_convention not in PR_CONVENTIONS:
             raise OptionError(f"unknown pr_convention {self.pr_convention!r}; valid: {', '.join(PR_CONVENTIONS)}")
-        from .suites import SUITES
         if self.suite is not None and self.suite not in SUITES:
             raise OptionError(f"unknown suite {self.suite!r}; valid: {', '.join(SUITES)}")
         if self.device not in DEVICES:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import OptionError
+from .metric_names import ALL_METRICS
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,6 @@ SUITES = {s.name: s for s in (
 
 def apply(name: str, opts):
     """``opts`` with the suite's preset, metrics and settings (other options kept)."""
-    from .options import ALL_METRICS
     if name not in SUITES:
         raise OptionError(f"unknown suite {name!r}; valid: {', '.join(SUITES)}")
     suite = SUITES[name]
@@ -51,7 +51,6 @@ def notes(opts) -> list:
     """What the options' suite asks for and these options do not deliver, as warnings."""
     if opts.suite is None:
         return []
-    from .options import ALL_METRICS
     suite = SUITES[opts.suite]
     out = [f"{m}: not available in this build of FID Studio (part of the {suite.name} suite)"
            for m in suite.metrics if m not in ALL_METRICS]

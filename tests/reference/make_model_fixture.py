@@ -15,7 +15,7 @@ Writes:
 * tests/fixtures/model_legacy_state_dict.pth / model_zip_state_dict.pth: a tiny state
   dict saved by torch in the legacy (pre-1.6) and the zip format, for the reader tests.
 
-It also checks models.torch_reader against torch.jit.load bit for bit, and that
+It also checks models.common.torch_reader against torch.jit.load bit for bit, and that
 models.testing.write_torch_zip writes files torch.load(weights_only=True) accepts.
 """
 
@@ -35,8 +35,8 @@ sys.path.insert(0, str(REPO))
 
 from models.testing import (array_sha256, golden_inputs, stand_in_fc_head,  # noqa: E402
                             write_torch_zip)
-from models.torch_reader import read_tensors  # noqa: E402
-from models.wheel_source import obtain_default_weights  # noqa: E402
+from models.common.torch_reader import read_tensors  # noqa: E402
+from models.inception.wheel_source import obtain_default_weights  # noqa: E402
 
 FIXTURES = REPO / "tests" / "fixtures"
 
@@ -57,7 +57,7 @@ def check_reader(model, weights: Path) -> None:
 
 def pytorch_fid_outputs(model, x: np.ndarray):
     """pytorch-fid's FID Inception with default_1.pt's weights, mapped by module order
-    (independent of models/inception_spec.py), BN gamma = 1, stand-in fc head."""
+    (independent of models/inception/spec.py), BN gamma = 1, stand-in fc head."""
     try:
         import pytorch_fid.inception as pfi
     except ImportError:

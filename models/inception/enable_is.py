@@ -6,48 +6,43 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from . import head_download
-from .errors import ModelBuildError
-from .is_head import add_is_head, writable_target
-
-
-def download_dir() -> Path:
-    """``<user data dir>/downloads``: where a downloaded head file waits to be checked."""
-    from . import user_model_path
-    return user_model_path().parent.parent / "downloads"
+from ..common import download as downloader
+from ..errors import ModelBuildError
+from ..paths import download_dir, find_model
+from . import is_head
 
 
 def enable_is(model_path: Path | None = None, *, weights: Path | None = None,
-              source: head_download.HeadSource | None = None,
-              progress: head_download.Progress | None = None,
+              source: downloader.RemoteFile | None = None,
+              progress: downloader.Progress | None = None,
               cancelled: Callable[[], bool] = lambda: False,
               say: Callable[[str], None] | None = None) -> dict:
     """Add the verified IS head to the model (found by find_model() when not given).
 
     weights: a local head file; None downloads ``source`` (default: pytorch-fid's official
-    file). Returns the model's updated provenance, with ``model_path`` added.
-    A downloaded file is deleted afterwards (its contents now live in the model).
+    file, is_head.OFFICIAL_HEAD). Returns the model's updated provenance, with
+    ``model_path`` added. A downloaded file is deleted afterwards (its contents now live in
+    the model).
     """
-    from . import find_model
     say = say or (lambda msg: None)
-    source = source or head_download.OFFICIAL
+    source = source or is_head.OFFICIAL_HEAD
     model_path = Path(model_path) if model_path is not None else find_model()
     if model_path is None or not Path(model_path).is_file():
         raise ModelBuildError("no model built yet: run `python main.py model build` first")
     downloaded = weights is None
     if downloaded:
         say(f"Downloading {source.url} (about {source.approx_mb} MB)")
-        weights = head_download.download(source, download_dir(), progress=progress,
-                                         cancelled=cancelled)
+        weights = downloader.download(source, download_dir(), progress=progress,
+                                      cancelled=cancelled)
         origin = source.url
     else:
         weights = Path(weights)
         origin = f"file {weights.resolve()}"
     try:
         say(f"Checking {weights.name} against the model's genuine weights")
-        target = writable_target(model_path)
-        prov = add_is_head(model_path, weights, source=origin, out_path=target,
-                           expected_prefix=source.sha256_prefix)
+        target = is_head.writable_target(model_path)
+        prov = is_head.add_is_head(model_path, weights, source=origin, out_path=target,
+                                   expected_prefix=source.sha256)
     finally:
         if downloaded:
             Path(weights).unlink(missing_ok=True)

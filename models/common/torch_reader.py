@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .errors import UnsafePickleError, WeightsFormatError
+from ..errors import UnsafePickleError, WeightsFormatError
 
 # torch's legacy format starts with this number, pickled (torch/serialization.py).
 LEGACY_MAGIC_NUMBER = 0x1950A86A20F9469CFC6C

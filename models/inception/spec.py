@@ -4,7 +4,7 @@ One table serves both weight layouts: each conv names its path in the TorchScrip
 ``default_1.pt`` (under ``net.layers``) and its prefix in pytorch-fid's state dict.
 Kernel sizes come from the weights; strides and paddings are written here and, for
 ``default_1.pt``, checked against the ``stride``/``padding`` attributes stored in the
-archive (read from its code and pickle: see build_model._TorchScriptWeights).
+archive (read from its code and pickle: see weights.TorchScriptWeights).
 
 Quirks of the TF graph that FID depends on (pytorch-fid's FIDInception* patches):
 3x3 average pools exclude the padding from the mean (count_include_pad=0), and the last

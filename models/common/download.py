@@ -1,12 +1,15 @@
-"""Download the Inception Score head weights (stdlib urllib only), only when asked.
+"""Download one file of known SHA-256 (stdlib urllib only), only when asked.
 
+* What to fetch is a ``RemoteFile``: URL, file name, the expected SHA-256 (a full digest,
+  or its leading digits where only those are published), a size for the user, and the
+  exact size when known.
 * Proxies: the standard ``http_proxy`` / ``https_proxy`` / ``no_proxy`` environment
   variables (urllib's ProxyHandler).
 * A socket timeout: a silent server is an error, not a hang.
 * The bytes go to ``<name>.part`` next to the destination; an interrupted transfer keeps
   it and the next attempt resumes with an HTTP Range request (a server that answers with
   the whole file instead restarts it cleanly). The file is moved to its final name only
-  after its SHA-256 prefix checked out; a cancelled, wrong or HTML download is deleted.
+  after its size and SHA-256 checked out; a cancelled, wrong or HTML download is deleted.
 * Each failure is one ModelBuildError line a user can act on (offline, HTTP error, a web
   page instead of the file, wrong hash, interrupted).
 """
@@ -22,13 +25,9 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlparse
 
-from .errors import DownloadCancelled, DownloadError, HashMismatchError
-from .is_head import OFFICIAL_SHA256_PREFIX
-from .wheel_source import sha256_file as _sha256
+from ..errors import DownloadCancelled, DownloadError, HashMismatchError
+from .files import sha256_file as _sha256
 
-# pytorch-fid's own URL (FID_WEIGHTS_URL in pytorch_fid/inception.py).
-PYTORCH_FID_URL = ("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
-                   "pt_inception-2015-12-05-6726825d.pth")
 CHUNK = 1 << 16
 TIMEOUT_S = 30.0
 
@@ -36,15 +35,20 @@ Progress = Callable[[int, int | None], None]   # (bytes done, total bytes or Non
 
 
 @dataclass(frozen=True)
-class HeadSource:
+class RemoteFile:
+    """A file to download and what it must be."""
+
     url: str
-    file_name: str
-    sha256_prefix: str
-    approx_mb: int
+    file_name: str          # its name in the destination folder
+    sha256: str             # full hex digest, or its first digits (torch.hub names carry 8)
+    approx_mb: int          # said to the user before the download starts
+    size_bytes: int | None = None   # exact size, when known: checked before the hash
 
-
-OFFICIAL = HeadSource(PYTORCH_FID_URL, "pt_inception-2015-12-05-6726825d.pth",
-                      OFFICIAL_SHA256_PREFIX, 91)
+    def __post_init__(self):
+        digits = self.sha256.lower()
+        if len(digits) < 8 or len(digits) > 64 or any(c not in "0123456789abcdef" for c in digits):
+            raise ValueError(f"sha256 must be 8 to 64 hex digits, got {self.sha256!r}")
+        object.__setattr__(self, "sha256", digits)
 
 
 def _mb(n: int) -> str:
@@ -56,7 +60,13 @@ def _looks_like_html(first: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html", b"<head", b"<?xml"))
 
 
-def download(source: HeadSource, dest_dir: Path, *, progress: Progress | None = None,
+def _matches(path: Path, source: RemoteFile) -> bool:
+    if source.size_bytes is not None and path.stat().st_size != source.size_bytes:
+        return False
+    return _sha256(path).startswith(source.sha256)
+
+
+def download(source: RemoteFile, dest_dir: Path, *, progress: Progress | None = None,
              cancelled: Callable[[], bool] = lambda: False,
              timeout: float = TIMEOUT_S) -> Path:
     """The verified file at ``dest_dir/source.file_name`` (downloaded now unless a
@@ -64,30 +74,41 @@ def download(source: HeadSource, dest_dir: Path, *, progress: Progress | None = 
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / source.file_name
-    if dest.is_file() and _sha256(dest).startswith(source.sha256_prefix):
+    if dest.is_file() and _matches(dest, source):
         return dest
     part = dest_dir / (source.file_name + ".part")
+    size = source.size_bytes
+    if size is not None and part.is_file() and part.stat().st_size > size:
+        part.unlink()  # longer than the file: not a beginning of it
     try:
-        _fetch(source.url, part, progress or (lambda d, t: None), cancelled, timeout)
+        _fetch(source.url, part, progress or (lambda d, t: None), cancelled, timeout, size)
     except DownloadCancelled:
         part.unlink(missing_ok=True)
         raise
+    got = part.stat().st_size
     digest = _sha256(part)
-    if not digest.startswith(source.sha256_prefix):
-        with open(part, "rb") as f:
-            html = _looks_like_html(f.read(512))
-        part.unlink()
-        if html:
-            raise DownloadError(f"{source.url} sent a web page instead of the weights file "
-                                "(a proxy login or captive portal?); nothing was kept")
-        raise HashMismatchError(
-            f"the downloaded file has SHA-256 {digest[:16]}…, expected it to start with "
-            f"{source.sha256_prefix}: not the genuine weights; it was deleted")
-    os.replace(part, dest)
-    return dest
+    if (size is None or got == size) and digest.startswith(source.sha256):
+        os.replace(part, dest)
+        return dest
+    # the transfer ended as the server meant it to (a cut-off one raised above): wrong file
+    with open(part, "rb") as f:
+        html = _looks_like_html(f.read(512))
+    part.unlink()
+    if html:
+        raise DownloadError(f"{source.url} sent a web page instead of the weights file "
+                            "(a proxy login or captive portal?); nothing was kept")
+    if size is not None and got != size:
+        raise HashMismatchError(f"the downloaded file has {got:,} bytes, expected {size:,}: "
+                                "not the genuine weights; it was deleted")
+    want = (f"it to start with {source.sha256}" if len(source.sha256) < 64
+            else f"{source.sha256[:16]}…")
+    raise HashMismatchError(
+        f"the downloaded file has SHA-256 {digest[:16]}…, expected {want}: "
+        "not the genuine weights; it was deleted")
 
 
-def _fetch(url, part: Path, progress: Progress, cancelled, timeout: float) -> None:
+def _fetch(url, part: Path, progress: Progress, cancelled, timeout: float,
+           size: int | None = None) -> None:
     host = urlparse(url).hostname or url
     have = part.stat().st_size if part.is_file() else 0
     headers = {"User-Agent": "fid-studio"}
@@ -99,7 +120,7 @@ def _fetch(url, part: Path, progress: Progress, cancelled, timeout: float) -> No
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and have:  # our partial file is not a prefix of theirs
             part.unlink()
-            return _fetch(url, part, progress, cancelled, timeout)
+            return _fetch(url, part, progress, cancelled, timeout, size)
         raise DownloadError(f"{host} answered HTTP {exc.code} {exc.reason} for {url}") from None
     except (TimeoutError, socket.timeout):
         raise DownloadError(f"no answer from {host} within {timeout:.0f} s; try again later") from None
@@ -118,7 +139,7 @@ def _fetch(url, part: Path, progress: Progress, cancelled, timeout: float) -> No
         resumed = resp.status == 206 and (resp.headers.get("Content-Range") or "").startswith(
             f"bytes {have}-")
         start = have if resumed else 0
-        total = start + int(length) if length and length.isdigit() else None
+        total = start + int(length) if length and length.isdigit() else size
         done = start
         try:
             with open(part, "ab" if resumed else "wb") as out:

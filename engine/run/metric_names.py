@@ -1,0 +1,7 @@
+"""Metric names as users type them, below both the options (which validate them) and the
+suites (which name the metrics a paper protocol reports)."""
+from __future__ import annotations
+
+# Order is the display order everywhere.
+ALL_METRICS = ("fid", "sfid", "fid_inf", "fid_ci", "kid", "is", "pr", "ssim", "mse", "psnr", "gan-train", "gan-test")
+DEFAULT_METRICS = ("fid", "kid")
