@@ -30,9 +30,24 @@ HOLD_MS = 60              # decoding starts this long after the last scroll step
 
 
 def reader_for_path(root: str):
-    """A reader for a folder or a .zip, without scanning it (the names are known)."""
-    from engine.inputs.decode import FolderReader, ZipReader
+    """A reader for a folder or a .zip, without scanning it (the names are known); an image
+    array (.npz / .npy) is opened to learn its layout (its names are ``arr_0[i]``, no paths)."""
+    from engine.inputs.decode import FolderReader, ZipReader, reader_for
+    if os.path.isfile(root) and root.lower().endswith((".npz", ".npy")):
+        from engine.errors import InputError
+        from engine.inputs.sources import open_source
+        try:
+            src = open_source(root)
+        except InputError as exc:
+            return lambda name, _why=str(exc): _unreadable(name, _why)
+        if src.kind == "array":
+            return reader_for(src, previews=True)
     return ZipReader(root) if os.path.isfile(root) and root.lower().endswith(".zip") else FolderReader(root)
+
+
+def _unreadable(name: str, why: str):
+    from engine.inputs.decode import Decoded
+    return Decoded(name, problem=why)
 
 
 _readers: dict = {}

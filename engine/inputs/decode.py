@@ -127,12 +127,31 @@ def _pass_through(item) -> Decoded:
     return Decoded(name, array=array)
 
 
-def reader_for(source):
+def reader_spec(source) -> tuple:
+    """What a worker process or a Ray task needs to read ``source`` the way this process
+    does (picklable): an array's layout, a zip's member index (duplicate names), a folder."""
     if source.kind == "array":
+        return ("array", source.array)
+    if source.kind == "zip":
+        return ("zip", str(source.path), dict(getattr(source, "members", None) or {}))
+    if source.kind == "folder":
+        return ("folder", str(source.path))
+    raise ValueError(f"a {source.kind!r} source is read in the calling process only")
+
+
+def reader_from_spec(spec, previews: bool = False):
+    kind = spec[0]
+    if kind == "array":
         from .arrays import ArrayReader
-        return ArrayReader(source.array)
+        return ArrayReader(spec[1], previews=previews)
+    if kind == "zip":
+        return ZipReader(spec[1], spec[2])
+    return FolderReader(spec[1])
+
+
+def reader_for(source, previews: bool = False):
+    """``read(name) -> Decoded`` for a source. ``previews``: for thumbnails, where a damaged
+    array member gives per-image problems instead of refusing the member."""
     if source.kind == "arrays":
         return _pass_through
-    if source.kind == "zip":
-        return ZipReader(source.path, getattr(source, "members", None))
-    return FolderReader(source.path)
+    return reader_from_spec(reader_spec(source), previews=previews)
