@@ -47,7 +47,7 @@ def load_samples(reference: str, generated: list, k: int = PER_SOURCE, size: int
             by_stem = {posixpath.splitext(n)[0]: n for n in src.files}
             paired = [by_stem.get(s) for s in ref_stems]
             names = paired if paired and all(paired) else _spread(src.files, k)
-        read = reader_for(src)
+        read = reader_for(src, previews=True)
         thumbs = []
         for name in names:
             d = read(name)

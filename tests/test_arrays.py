@@ -118,12 +118,13 @@ def test_truncated_npy_keeps_the_whole_images_and_names_the_rest(tmp_path):
     (tmp_path / "t.npy").write_bytes(data[:-(6 * 9 * 3 + 5)])     # one whole image and a bit
     src = open_source(tmp_path / "t.npy")
     assert len(src.files) == 8
-    assert [name for name, _ in src.refused] == ["arr_0[8]", "arr_0[9]"]
-    assert "truncated" in src.refused[0][1]
+    # one record for the shortfall, however many images the header promised
+    assert [name for name, _ in src.refused] == ["arr_0[8:10]"]
+    assert "these 2 image(s)" in src.refused[0][1] and "truncated" in src.refused[0][1]
     np.testing.assert_array_equal(_read_all(src)[0], x[:8])
 
 
-def test_damaged_member_gives_per_image_problems(tmp_path, monkeypatch):
+def test_damaged_member_is_refused_whole(tmp_path, monkeypatch):
     monkeypatch.setattr(arrays, "CHUNK_BYTES", 64 * 6 * 9 * 3)   # inflate 64 images at a time
     x = _images(n=3000)                         # random pixels: the member stays ~500 kB
     path = tmp_path / "d.npz"
@@ -135,11 +136,19 @@ def test_damaged_member_gives_per_image_problems(tmp_path, monkeypatch):
     raw[start:start + 64] = bytes(64)          # corrupt the middle of the deflate stream
     path.write_bytes(bytes(raw))
     # the header is intact, so the source opens; the damage shows when its part is inflated
-    # (a bad deflate block) or at the end of the member (the CRC check), whichever comes first
+    # (a bad deflate block) or at the end of the member (the CRC check), whichever comes first,
+    # and then the whole member is refused: no image of it can be trusted
     src = open_source(path)
     read = reader_for(src)
-    results = [read(n) for n in src.files]
-    assert results[0].array is not None and np.array_equal(results[0].array, x[0])
+    assert np.array_equal(read(src.files[0]).array, x[0])
+    with pytest.raises(arrays.DamagedArray, match="none of its images is scored"):
+        for n in src.files:
+            read(n)
+    with pytest.raises(arrays.DamagedArray):      # and stays refused
+        read(src.files[1])
+    # thumbnails (previews) still show what can be read, with a per-image problem for the rest
+    preview = reader_for(src, previews=True)
+    results = [preview(n) for n in src.files]
     bad = [r for r in results if r.problem]
     assert bad and all(r.problem.startswith("cannot read image from the array") for r in bad)
     assert bad[-1].name == "arr_0[2999]"

@@ -19,12 +19,13 @@ from types import MappingProxyType
 from ..errors import OptionError
 from ..features.pipeline import extract
 from ..features.presets import get_preset
-from ..inputs.sources import load_stats, open_source
+from ..inputs.sources import check_stats_dim, open_source
 from ..metrics import METRICS
 from ..run.job import _feature_metrics, _note_warnings, _StatsOnly, load_model
+from ..run.reference_batch import adm_reference
 from ..run.options import Options
 from ..run.result import SourceResult, empty_metrics, skipped_records
-from .images import array_source, npz_images
+from .images import array_source
 from .model_setup import ensure_model
 from .scores import Scores
 
@@ -175,25 +176,28 @@ class Evaluator:
         """(label, extracted features) of any accepted input."""
         opts = self.options
         if isinstance(images, (str, os.PathLike)):
-            path = Path(images)
-            if path.suffix.lower() == ".npz" and path.is_file():
-                arr = npz_images(path)
-                if arr is None:
-                    return str(path), _StatsOnly(load_stats(path))
-                src, label = array_source(arr, str(path)), str(path)
-                opts = opts.replace(use_cache=False)
-            else:
-                src = open_source(path)
-                label = src.label
+            # the CLI's reading of files: the same sources, refusals and messages
+            src = open_source(Path(images))
+            check_stats_dim(src, reference=role == "reference")
+            label = src.label
+            if src.kind == "stats":
+                return label, _StatsOnly(src)
+            if role == "reference" and src.kind == "array" and src.stats is not None:
+                ext = adm_reference(opts, src, lambda: self._extract(src, opts, role, keep), _StatsOnly)
+                return label, ext
         else:
             src = array_source(images)
             n = len(src.files)
             label = f"in-memory images ({n})" if n else "in-memory images"
             opts = opts.replace(use_cache=False)
+        ext = self._extract(src, opts, role, keep)
+        if role == "reference" and not len(src.files) and src.kind == "arrays":
+            label = f"in-memory images ({ext.n})"
+        return label, ext
+
+    def _extract(self, src, opts, role: str, keep: bool):
         ext = extract(src, self._preset, self._model, opts, role=role)
         ext.source_warnings = src.warnings()
         if keep and getattr(ext, "workdir", None):
             self._workdirs.append(ext.workdir)
-        if role == "reference" and not len(src.files) and src.kind == "arrays":
-            label = f"in-memory images ({ext.n})"
-        return label, ext
+        return ext

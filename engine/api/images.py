@@ -12,34 +12,39 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
+from ..inputs.arrays import UINT8_ADVICE, channels_first_of
 from ..inputs.sources import Source
 
 ARRAY_KIND = "arrays"
 
 
+class BatchError(InputError, ValueError):
+    """An in-memory batch that cannot be scored (a ValueError too, as it always was)."""
+
+
 def _one_batch(batch, where: str) -> np.ndarray:
-    """A batch as C-contiguous N×H×W×3 uint8, or a ValueError that says how to fix it."""
+    """A batch as C-contiguous N×H×W×3 uint8, or a BatchError that says how to fix it. The
+    layout rule is the one array files follow (``inputs.arrays``): an ambiguous shape is
+    refused, never guessed; 1-channel (grayscale) batches are replicated to RGB."""
     if hasattr(batch, "detach") and hasattr(batch, "cpu"):   # a torch tensor on any device
         batch = batch.detach().cpu()
     arr = np.asarray(batch)
+    found = f"{where} holds a {arr.dtype} array of shape {tuple(arr.shape)}"
     if arr.dtype != np.uint8:
-        raise ValueError(f"{where}: images must be uint8 (0-255), got dtype {arr.dtype}; convert "
-                         "first, e.g. ((x + 1) * 127.5).round().clip(0, 255).astype(np.uint8) for [-1, 1]")
+        raise BatchError(f"{found}; {UINT8_ADVICE} (from [-1, 1]: ((x + 1) * 127.5).round())")
     if arr.ndim == 3 and (arr.shape[-1] in (1, 3) or arr.shape[0] in (1, 3)):
-        raise ValueError(f"{where}: got one image of shape {arr.shape}; pass a batch (add a first "
+        raise BatchError(f"{where}: got one image of shape {arr.shape}; pass a batch (add a first "
                          "axis: x[None])")
-    if arr.ndim != 4:
-        raise ValueError(f"{where}: expected a batch N×H×W×3 or N×3×H×W, got shape {arr.shape}")
-    if arr.shape[-1] in (1, 3):
-        nhwc = arr
-    elif arr.shape[1] in (1, 3):
-        nhwc = arr.transpose(0, 2, 3, 1)
-    else:
-        raise ValueError(f"{where}: expected 3 colour channels (N×H×W×3 or N×3×H×W), got shape {arr.shape}")
+    try:
+        first = channels_first_of(arr.shape, found, channels=(1, 3))
+    except InputError as exc:
+        raise BatchError(str(exc)) from None
+    nhwc = arr.transpose(0, 2, 3, 1) if first else arr
     if nhwc.shape[-1] == 1:          # grayscale: replicated, as PIL's convert("RGB") does
         nhwc = np.repeat(nhwc, 3, axis=-1)
     if nhwc.shape[1] < 1 or nhwc.shape[2] < 1:
-        raise ValueError(f"{where}: images have no pixels (shape {arr.shape})")
+        raise BatchError(f"{where}: images have no pixels (shape {arr.shape})")
     return nhwc
 
 
@@ -91,15 +96,3 @@ class ImageStream:
 def array_source(images, label: str = "in-memory images") -> Source:
     """A Source whose "files" are in-memory images (the pipeline's reader passes them through)."""
     return Source(path=Path(label), kind=ARRAY_KIND, files=ImageStream(images))
-
-
-def npz_images(path: Path):
-    """The uint8 image array of a samples .npz (``arr_0`` as guided-diffusion writes, or the
-    only 4-D uint8 array), or None when the file holds none (e.g. a stats file)."""
-    with np.load(path, allow_pickle=False) as data:
-        names = ["arr_0"] if "arr_0" in data.files else list(data.files)
-        for name in names:
-            arr = data[name]
-            if arr.ndim == 4 and arr.dtype == np.uint8:
-                return arr
-    return None

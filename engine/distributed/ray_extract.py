@@ -22,6 +22,8 @@ import numpy as np
 from ..errors import Cancelled, InputError
 from ..features.extracted import FEATURE_DIM, Extracted, RunningFid
 from ..features.stats import FeatureStore
+from ..inputs.arrays import ArrayReader
+from ..inputs.decode import reader_spec
 from ..run.events import Message, Progress, Rate
 from . import ExecutorError
 from .cluster import connect, reachable
@@ -56,7 +58,7 @@ def _dataset(ray, source, preset, model, opts, info):
     # would leave the decode tasks waiting for ever behind the actor)
     cpu_each = 1.0 if info.cpus >= 2 else 0.5
     ds = ds.map_batches(decode_prepare, batch_size=None, batch_format="numpy", num_cpus=cpu_each,
-                        fn_kwargs={"kind": source.kind, "root": str(source.path), "preset": preset.name})
+                        fn_kwargs={"spec": reader_spec(source), "preset": preset.name})
     model_bytes = None if info.single_host else ray.put(model.path.read_bytes())
     device = info.device(opts.device)
     gpus = 1.0 if device == "cuda" else 0.0
@@ -188,6 +190,11 @@ def _in(workdir, name):
 def extract_into(workdir, source, preset, model, opts, role, index, emit, cancel, ref_stats) -> Extracted:
     """Ray counterpart of the local ``_extract_into``: the same result, which ``extract``
     then caches as it caches a local one."""
+    if source.kind == "array" and source.array.compressed:
+        # each Ray task would inflate the member from its start to reach its own images
+        raise InputError(f"{source.label}: a compressed .npz member (np.savez_compressed) is read "
+                         "forward only and cannot be shared out to Ray workers; use --executor local "
+                         "(threads or --decode-processes), or save the images with np.savez")
     info = connect(opts.ray_address)
     running = RunningFid(ref_stats, opts.live_fid_budget)
     ray = __import__("ray")
@@ -248,6 +255,8 @@ def extract_into(workdir, source, preset, model, opts, role, index, emit, cancel
         if shards is not None:
             shards.close()
     cancel.check()
+    if source.kind == "array":    # a stored .npz member's CRC, before its numbers are used
+        ArrayReader(source.array).finish()
     missing = int((~seen).sum())
     if missing:
         raise ExecutorError(f"{missing} of {len(files)} image(s) never came back from the Ray workers "

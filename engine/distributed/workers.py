@@ -12,7 +12,7 @@ import tempfile
 import numpy as np
 
 from ..features.presets import INPUT_SIZE, get_preset
-from ..inputs.decode import FolderReader, ZipReader
+from ..inputs.decode import reader_from_spec
 from .moments import shard_moments
 
 # Test hook: "K:MARKER" makes an inference actor exit abruptly after K batches, once per
@@ -21,10 +21,11 @@ from .moments import shard_moments
 KILL_ENV = "FID_STUDIO_RAY_KILL_AFTER"
 
 
-def decode_prepare(batch: dict, *, kind: str, root: str, preset: str) -> dict:
+def decode_prepare(batch: dict, *, spec: tuple, preset: str) -> dict:
     """Rows {pos, name} -> {pos, x (k,3,299,299) float32, problem, note}; failed rows hold
-    zeros and their reason (the actor skips them, the driver records them)."""
-    read = ZipReader(root) if kind == "zip" else FolderReader(root)
+    zeros and their reason (the actor skips them, the driver records them). ``spec``
+    (``inputs.decode.reader_spec``) says how the source is read: folder, zip or array."""
+    read = reader_from_spec(spec)
     prepare = get_preset(preset).prepare
     names = [bytes(n).decode("utf-8", "surrogateescape") for n in batch["name"]]
     x = np.zeros((len(names), 3, INPUT_SIZE, INPUT_SIZE), np.float32)

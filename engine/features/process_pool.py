@@ -22,17 +22,18 @@ SHAPE = (3, 299, 299)
 _state = {}
 
 
-def _init(shm_name, depth, source_kind, source_path, preset_name):
-    from ..inputs.decode import FolderReader, ZipReader
+def _init(shm_name, depth, spec, preset_name):
+    from ..inputs.decode import reader_from_spec
     from .presets import get_preset
     shm = shared_memory.SharedMemory(name=shm_name)
     _state.update(shm=shm, ring=np.ndarray((depth, *SHAPE), np.float32, buffer=shm.buf),
-                  read=(ZipReader if source_kind == "zip" else FolderReader)(source_path),
+                  read=reader_from_spec(spec) if spec is not None else None,
                   prepare=get_preset(preset_name).prepare)
 
 
-def _work(name, slot):
-    d = _state["read"](name)
+def _work(item, slot):
+    # a name to read here, or an image the parent already read (array sources)
+    d = _state["read"](item) if isinstance(item, str) else item
     if d.array is None:
         return d, False
     x = _state["prepare"](d.array)
@@ -43,8 +44,15 @@ def _work(name, slot):
     return d, True
 
 
-def ordered_decode(source, preset_name, *, workers: int, depth: int):
-    """Yield (Decoded, preprocessed array or None) in file order, like the thread pipeline."""
+def ordered_decode(source, preset_name, *, workers: int, depth: int, read=None):
+    """Yield (Decoded, preprocessed array or None) in file order, like the thread pipeline.
+
+    Folders and zips are read by the workers. An image array is read here, in order, by
+    ``read`` (the caller's reader, which checks the member as a whole) and its pixels sent
+    to the workers: a compressed member inflates forward only, and only once."""
+    from ..inputs.decode import reader_spec
+    in_parent = source.kind == "array"
+    spec = None if in_parent else reader_spec(source)
     shm = shared_memory.SharedMemory(create=True, size=int(depth * np.prod(SHAPE) * 4))
     ring = np.ndarray((depth, *SHAPE), np.float32, buffer=shm.buf)
     ctx = mp.get_context("spawn")  # no fork of a process that holds ONNX Runtime threads
@@ -52,14 +60,15 @@ def ordered_decode(source, preset_name, *, workers: int, depth: int):
     it = iter(enumerate(source.files))
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init,
-                                 initargs=(shm.name, depth, source.kind, str(source.path), preset_name)) as pool:
+                                 initargs=(shm.name, depth, spec, preset_name)) as pool:
             def fill():
                 while len(window) < depth:
                     item = next(it, None)
                     if item is None:
                         return
                     i, name = item
-                    window.append((i % depth, pool.submit(_work, name, i % depth)))
+                    task = read(name) if in_parent else name
+                    window.append((i % depth, pool.submit(_work, task, i % depth)))
             try:
                 fill()
                 while window:

@@ -12,6 +12,12 @@ Only uint8 arrays of shape N×H×W×3 or N×3×H×W are accepted, told apart by 
 entries; a shape where both could be the channel axis is refused rather than guessed. Arrays
 are never unpickled (object arrays are refused). Image i of member ``arr_0`` is named
 ``arr_0[i]`` in problems and per-image outputs; a ``.npy`` file counts as member ``arr_0``.
+
+An .npz member carries zlib's CRC-32 over all its bytes, so a damage cannot be pinned to one
+image: a member whose inflation or CRC check fails is refused whole (``DamagedArray``), and
+``finish`` checks the part a run did not read (a shard, a stored member read in place) before
+the run's numbers are used. Images above the image decoder's pixel limit are refused one by
+one, unread, as oversized image files are.
 """
 from __future__ import annotations
 
@@ -26,12 +32,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from .decoded import Decoded
+from .decoded import MAX_PIXELS, Decoded
+
+
+class DamagedArray(InputError):
+    """An .npz member failed its inflation or CRC check: none of its images can be trusted."""
 
 IMAGE_MEMBER = "arr_0"
 # ADM reference batches carry these next to arr_0: pool3 (mu, sigma) and spatial (mu_s, sigma_s)
 STATS_MEMBERS = ("mu", "sigma", "mu_s", "sigma_s")
 MAX_HEADER_BYTES = 1 << 16
+# deflate cannot expand data more than ~1032:1; a member that claims more is damaged or hostile
+MAX_DEFLATE_RATIO = 1100
 # a compressed member is inflated in chunks of about this size; a window of recent chunks
 # serves the decode threads, which ask for images nearly (not exactly) in order
 CHUNK_BYTES = 4 << 20
@@ -49,6 +61,8 @@ class ArrayInfo:
     zip_member: str | None      # "arr_0.npy" inside an .npz, None for a .npy file
     data_offset: int            # byte offset of image 0 in the file (uncompressed layouts) or
                                 # in the member's uncompressed stream (compressed ones)
+    crc: int | None = None      # the zip directory's CRC-32 of the member (None: a .npy file)
+    member_offset: int = 0      # stored members: byte offset of the member's first byte
 
     @property
     def n(self) -> int:
@@ -64,6 +78,13 @@ class ArrayInfo:
 
     def name(self, i: int) -> str:
         return f"{self.member}[{i}]"
+
+    def too_large(self) -> str | None:
+        """The per-image reason when the images exceed the decoder's pixel limit, else None."""
+        h, w = self.size_hw
+        if h * w > MAX_PIXELS:
+            return f"image too large: {w}x{h} pixels (limit {MAX_PIXELS:,})"
+        return None
 
     def describe(self) -> str:
         h, w = self.size_hw
@@ -90,23 +111,35 @@ def _read_header(fp, where: str):
     return header
 
 
+def channels_first_of(shape, found: str, channels=(3,)) -> bool:
+    """The layout rule shared by array files and in-memory batches (the Python API): True
+    for N×C×H×W, False for N×H×W×C, with C in ``channels``; InputError when the shape is not
+    4-D, has no channel axis, or could be read either way (never guessed)."""
+    what = "3" if channels == (3,) else " or ".join(map(str, channels))
+    if len(shape) != 4:
+        raise InputError(f"{found}; images must be N×H×W×3 or N×3×H×W")
+    last, second = shape[3] in channels, shape[1] in channels
+    if last and second:
+        raise InputError(f"{found}: ambiguous — both axis 1 and axis 3 have {what} entries, so it could "
+                         "be N×H×W×3 or N×3×H×W; transpose it to N×H×W×3 with a height other than 3")
+    if not (last or second):
+        raise InputError(f"{found}; expected 3 colour channels: neither axis 1 nor axis 3 has "
+                         f"{what} entries, and images must be N×H×W×3 or N×3×H×W")
+    return second
+
+
+UINT8_ADVICE = ("images must be uint8 (0-255). Convert with np.clip(x, 0, 255).astype(np.uint8) "
+                "after scaling to 0-255")
+
+
 def check_layout(shape, fortran: bool, dtype, where: str) -> bool:
     """True for N×3×H×W, False for N×H×W×3; InputError saying what was found otherwise."""
     found = f"{where} holds a {dtype} array of shape {tuple(shape)}"
     if dtype.hasobject:
         raise InputError(f"{found}: object arrays are refused (they would need unpickling)")
     if dtype != np.uint8:
-        raise InputError(f"{found}; images must be uint8 (0-255). Convert with "
-                         "np.clip(x, 0, 255).astype(np.uint8) after scaling to 0-255")
-    if len(shape) != 4:
-        raise InputError(f"{found}; images must be N×H×W×3 or N×3×H×W")
-    last, second = shape[3] == 3, shape[1] == 3
-    if last and second:
-        raise InputError(f"{found}: ambiguous — both axis 1 and axis 3 have 3 entries, so it could "
-                         "be N×H×W×3 or N×3×H×W; transpose it to N×H×W×3 with a height other than 3")
-    if not (last or second):
-        raise InputError(f"{found}; neither axis 1 nor axis 3 has 3 entries (RGB): "
-                         "images must be N×H×W×3 or N×3×H×W")
+        raise InputError(f"{found}; {UINT8_ADVICE}")
+    second = channels_first_of(shape, found)
     if shape[0] < 1 or min(shape[1:]) < 1:
         raise InputError(f"{found}: it holds no pixels")
     if fortran:
@@ -168,7 +201,11 @@ def inspect_member(path, info: zipfile.ZipInfo) -> ArrayInfo:
     if info.file_size != expected:
         raise InputError(f"{where}: its header promises {expected} bytes but the member holds "
                          f"{info.file_size} (damaged or truncated archive)")
-    return ArrayInfo(str(path), member, shape, first, compressed, info.filename, offset)
+    if compressed and info.file_size > MAX_DEFLATE_RATIO * max(1, info.compress_size) + (1 << 16):
+        raise InputError(f"{where}: the archive says {info.compress_size} compressed bytes hold "
+                         f"{info.file_size}, more than deflate can produce (damaged or hostile archive)")
+    return ArrayInfo(str(path), member, shape, first, compressed, info.filename, offset,
+                     crc=info.CRC, member_offset=0 if compressed else start)
 
 
 def load_small(path, names) -> dict:
@@ -184,9 +221,10 @@ def load_small(path, names) -> dict:
 
 
 def available_images(info: ArrayInfo) -> int:
-    """How many whole images the file really holds (a .npy can be cut short by a copy)."""
-    if info.compressed or info.zip_member is not None:
-        return info.n   # the archive's directory vouched for the member's size
+    """How many whole images the file really holds (a .npy can be cut short by a copy, and
+    an archive's directory can claim more than the file has); never more than the header's."""
+    if info.compressed:
+        return info.n   # sizes checked against the directory; the CRC check covers the rest
     size = os.path.getsize(info.path)
     return max(0, min(info.n, (size - info.data_offset) // max(1, info.image_bytes)))
 
@@ -194,8 +232,10 @@ def available_images(info: ArrayInfo) -> int:
 class ArrayReader:
     """``reader(name) -> Decoded`` for the images of one array, safe to call from threads."""
 
-    def __init__(self, info: ArrayInfo):
+    def __init__(self, info: ArrayInfo, previews: bool = False):
         self.info = info
+        # previews (thumbnails): a damaged member gives per-image problems instead of an error
+        self.previews = previews
         self._local = threading.local()
         self._lock = threading.Lock()
         self._stream = None
@@ -205,6 +245,9 @@ class ArrayReader:
         self._window = collections.OrderedDict()   # first index -> (k, ...) uint8
         self._max_chunks = max(2, -(-WINDOW_IMAGES // per_chunk))
         self.rewinds = 0
+        self._verified = False               # the member passed its CRC check
+        self._damage = None                  # the first inflation / CRC failure
+        self._too_large = info.too_large()
 
     def _raw(self, i: int) -> bytes:
         if not self.info.compressed:
@@ -226,11 +269,7 @@ class ArrayReader:
         if i < self._next:   # behind the window: start the member again (rare)
             self._close_stream()
             self.rewinds += 1
-        if self._stream is None:
-            self._zip = zipfile.ZipFile(self.info.path)
-            self._stream = self._zip.open(self.info.zip_member)
-            _read_exactly(self._stream, self.info.data_offset)   # the .npy header
-            self._next = 0
+        self._open_stream()
         size = self.info.image_bytes
         while True:
             k = min(self._per_chunk, self.info.n - self._next)
@@ -240,6 +279,8 @@ class ArrayReader:
             first = self._next
             chunk = [data[j * size:(j + 1) * size] for j in range(k)]
             self._next += k
+            if self._next == self.info.n:
+                self._check_end()
             self._window[first] = chunk
             while len(self._window) > self._max_chunks:
                 self._window.popitem(last=False)
@@ -247,6 +288,19 @@ class ArrayReader:
                 return chunk[i - first]
             if first > i:
                 raise AssertionError("stream passed the requested image")
+
+    def _open_stream(self):
+        if self._stream is None:
+            self._zip = zipfile.ZipFile(self.info.path)
+            self._stream = self._zip.open(self.info.zip_member)
+            _read_exactly(self._stream, self.info.data_offset)   # the .npy header
+            self._next = 0
+
+    def _check_end(self):
+        # zipfile compares the CRC once the member's end has been read: ask for one more byte
+        if self._stream.read(1):
+            raise zipfile.BadZipFile("the member holds more bytes than its header promises")
+        self._verified = True
 
     def _close_stream(self):
         if self._stream is not None:
@@ -262,11 +316,68 @@ class ArrayReader:
             return np.ascontiguousarray(a.transpose(1, 2, 0))
         return a.copy()
 
+    def _damaged(self, exc) -> DamagedArray:
+        self._damage = self._damage or str(exc) or type(exc).__name__
+        return DamagedArray(f"{self.info.path}: array {self.info.member!r} is damaged ({self._damage}); "
+                            "zlib's CRC covers the whole member, so none of its images is scored "
+                            "(re-create or re-download the file)")
+
     def __call__(self, name: str):
         try:
+            return self._decode(name)
+        except DamagedArray:
+            if not self.previews:
+                raise
+            return Decoded(name, problem=f"cannot read image from the array: {self._damage}")
+
+    def _decode(self, name: str):
+        import zlib
+        if self._too_large:   # refused unread, as image files above the limit are
+            return Decoded(name, problem=self._too_large)
+        if self._damage:
+            raise self._damaged(None)
+        try:
             return Decoded(name, array=self.image(index_of(name)))
-        except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        except (zipfile.BadZipFile, zlib.error) as exc:
+            raise self._damaged(exc) from None
+        except (OSError, EOFError) as exc:
+            if self.info.compressed:     # a compressed member that ends early is damaged whole
+                raise self._damaged(exc) from None
             return Decoded(name, problem=f"cannot read image from the array: {exc}")
+        except MemoryError:
+            return Decoded(name, problem="not enough memory to read this image")
+
+    def finish(self) -> None:
+        """Check the CRC of a zip member over the bytes not yet checked; raises DamagedArray.
+        Called once a run has read the images it needed, before its numbers are used."""
+        import zlib
+        if self.info.zip_member is None or self._verified or self._too_large:
+            return
+        try:
+            with self._lock:
+                if self.info.compressed:
+                    self._open_stream()
+                    while self._next < self.info.n:   # inflate the rest; the window is not kept
+                        k = min(self._per_chunk, self.info.n - self._next)
+                        _read_exactly(self._stream, k * self.info.image_bytes)
+                        self._next += k
+                    self._check_end()
+                else:
+                    crc, left = 0, self.info.data_offset - self.info.member_offset + \
+                        self.info.n * self.info.image_bytes
+                    with open(self.info.path, "rb") as fh:
+                        fh.seek(self.info.member_offset)
+                        while left:
+                            part = fh.read(min(left, CHUNK_BYTES))
+                            if not part:
+                                raise EOFError("the archive ends inside the member")
+                            crc = zlib.crc32(part, crc)
+                            left -= len(part)
+                    if crc != self.info.crc:
+                        raise zipfile.BadZipFile(f"Bad CRC-32 for file {self.info.zip_member!r}")
+                    self._verified = True
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+            raise self._damaged(exc) from None
 
     def close(self):
         with self._lock:

@@ -19,9 +19,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .arrays import ArrayReader
-from .decoded import Decoded
+from .decoded import MAX_PIXELS, Decoded
 
-MAX_PIXELS = 100_000_000
 Image.MAX_IMAGE_PIXELS = None  # we enforce our own limit before decoding, with a clear message
 
 
@@ -121,17 +120,46 @@ def _pass_through(item) -> Decoded:
     return Decoded(name, array=array)
 
 
-def reader_for(source):
+def reader_spec(source) -> tuple:
+    """What a worker process or a Ray task needs to read ``source`` the way this process
+    does (picklable): an array's layout, a zip's member index (duplicate names), a folder."""
     if source.kind == "array":
-        return ArrayReader(source.array)
+        return ("array", source.array)
+    if source.kind == "zip":
+        return ("zip", str(source.path), dict(getattr(source, "members", None) or {}))
+    if source.kind == "folder":
+        return ("folder", str(source.path))
+    raise ValueError(f"a {source.kind!r} source is read in the calling process only")
+
+
+def reader_from_spec(spec, previews: bool = False):
+    kind = spec[0]
+    if kind == "array":
+        return ArrayReader(spec[1], previews=previews)
+    if kind == "zip":
+        return ZipReader(spec[1], spec[2])
+    return FolderReader(spec[1])
+
+
+def reader_for(source, previews: bool = False):
+    """``read(name) -> Decoded`` for a source. ``previews``: for thumbnails, where a damaged
+    array member gives per-image problems instead of refusing the member."""
     if source.kind == "arrays":
         return _pass_through
-    if source.kind == "zip":
-        return ZipReader(source.path, getattr(source, "members", None))
-    return FolderReader(source.path)
+    return reader_from_spec(reader_spec(source), previews=previews)
 
 
 def reader_for_path(root: str):
-    """A reader for a folder or a .zip by its path, without scanning it (the names are known:
-    the window's thumbnails and the report's sample pages read files a result lists)."""
+    """A reader for a folder, a .zip or an image array by its path, without scanning a folder
+    (the names are known: the window's thumbnails and the report's sample pages read the files
+    a result lists). An array (.npz / .npy) is opened to learn its layout (names ``arr_0[i]``)."""
+    if os.path.isfile(root) and root.lower().endswith((".npz", ".npy")):
+        from ..errors import InputError
+        from .sources import open_source
+        try:
+            src = open_source(root)
+        except InputError as exc:
+            return lambda name, _why=str(exc): Decoded(name, problem=_why)
+        if src.kind == "array":
+            return reader_for(src, previews=True)
     return ZipReader(root) if os.path.isfile(root) and root.lower().endswith(".zip") else FolderReader(root)

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# images above this many pixels are refused unread (files and array images alike)
+MAX_PIXELS = 100_000_000
+
 
 @dataclass
 class Decoded:

@@ -83,10 +83,25 @@ def _is_image(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
+def _unlisted_reason(exc: OSError) -> str:
+    import errno
+    why = {errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+           errno.ENAMETOOLONG: "its path is longer than the system allows"}.get(
+        exc.errno, exc.strerror or str(exc))
+    return f"folder cannot be read ({why}): the images in it are not scored"
+
+
 def scan_folder(path: Path) -> Source:
     src = Source(path=path, kind="folder")
     names = []
-    for root, dirs, files in os.walk(path, onerror=None, followlinks=False):
+
+    def unlisted(exc: OSError):
+        # a sub-folder os.walk cannot list: one record for it, never a silent gap
+        where = exc.filename if isinstance(exc.filename, str) else str(path)
+        rel = os.path.relpath(where, path).replace(os.sep, "/")
+        src.refused.append(((rel if rel != "." else ".") + "/", _unlisted_reason(exc)))
+
+    for root, dirs, files in os.walk(path, onerror=unlisted, followlinks=False):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         rel_root = os.path.relpath(root, path)
         for f in files:
@@ -147,13 +162,26 @@ def scan_zip(path: Path) -> Source:
 
 
 STATS_DIM = 2048     # Inception pool3 features: a stats file of another size cannot be compared
+SPATIAL_STATS_DIM = 2023   # sFID's spatial features (mixed_6/conv's first 7 channels, 17x17)
 
 
-def check_stats_dim(src: Source, dim: int = STATS_DIM) -> None:
-    """Refuse, before any work, a stats file whose size does not match the model's features."""
-    if src.kind == "stats" and src.stats["mu"].size != dim:
-        raise InputError(f"stats file {src.label} has {src.stats['mu'].size}-d statistics; FID Studio's "
-                         f"Inception features are {dim}-d (was it made with another model?)")
+def check_stats_dim(src: Source, dim: int = STATS_DIM, spatial_dim: int = SPATIAL_STATS_DIM, *,
+                    reference: bool = False) -> None:
+    """Refuse, before any work, statistics whose sizes do not match the model's features: a
+    stats file's, and (``reference``) an ADM reference batch's beside its images (a generated
+    batch's are not used). Every member is checked."""
+    if src.stats is None or not (src.kind == "stats" or src.kind == "array" and reference):
+        return
+    what = "stats file" if src.kind == "stats" else "reference batch"
+    for mu, sigma, want, kind in (("mu", "sigma", dim, "Inception pool3"),
+                                  ("mu_s", "sigma_s", spatial_dim, "sFID spatial")):
+        if mu not in src.stats:
+            continue
+        m, s = src.stats[mu], src.stats[sigma]
+        if m.shape != (want,) or s.shape != (want, want):
+            raise InputError(f"{what} {src.label} has {m.size}-d statistics ({mu} {m.shape}, {sigma} "
+                             f"{s.shape}); FID Studio's {kind} features are {want}-d (was it made with "
+                             "another model?)")
 
 
 def load_stats(path: Path) -> Source:
@@ -195,9 +223,18 @@ def _array_source(path: Path, info: arrays.ArrayInfo, stats=None) -> Source:
     src = Source(path=path, kind="array", array=info, stats=stats)
     whole = arrays.available_images(info)
     src.files = [info.name(i) for i in range(whole)]
-    src.refused = [(info.name(i), "the file ends before this image (truncated copy?)")
-                   for i in range(whole, info.n)]
+    if whole < info.n:
+        # one record for the whole shortfall: a header can promise any number of images
+        missing = info.n - whole
+        src.refused = [(missing_name(info, whole),
+                        f"the file ends before these {missing:,} image(s): its header promises "
+                        f"{info.n:,}, it holds {whole:,} (truncated copy?)")]
     return src
+
+
+def missing_name(info: arrays.ArrayInfo, first: int) -> str:
+    """``arr_0[8:100]``: the images a truncated array lacks, named as a slice."""
+    return f"{info.member}[{first}:{info.n}]"
 
 
 def open_npz(path: Path) -> Source:

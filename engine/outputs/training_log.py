@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -52,6 +53,26 @@ STEP_PREFIX = "step_"
 def _metric_names(metrics: dict) -> list:
     """The metric names (``fid``, ``kid``...) whose keys hold a value."""
     return [name for name, spec in METRICS.items() if any(metrics.get(k) is not None for k in spec.keys)]
+
+
+def _finite_or_reason(metrics: dict) -> tuple[dict, list]:
+    """(metrics with every non-finite number as None, one reason per such value): SQLite's
+    JSON functions reject NaN, so one NaN point would make every run's listing fail."""
+    out, reasons = {}, []
+    for key, value in metrics.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isfinite(value):
+            reasons.append(f"{key} was {value} (not a finite number): stored as null")
+            value = None
+        out[key] = value
+    return out, reasons
+
+
+def _json_or_empty(text):
+    """A stored JSON value; a row no JSON reader accepts counts as empty, not as an error."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return None
 
 
 def _now() -> str:
@@ -109,7 +130,8 @@ class TrainingLog:
         step = int(step)
         if step < 0:
             raise ValueError(f"step must be >= 0, got {step}")
-        metrics = {k: v for k, v in scores.metrics.items()}
+        metrics, reasons = _finite_or_reason(dict(scores.metrics))
+        warnings = list(scores.warnings) + reasons
         now = _now()
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
@@ -129,8 +151,8 @@ class TrainingLog:
                     self._db.execute("UPDATE training_runs SET updated = ? WHERE name = ?", (now, run))
                 self._db.execute(
                     "INSERT OR REPLACE INTO training_points VALUES (?, ?, ?, ?, ?, ?)",
-                    (run, step, now, int(scores.n_images), json.dumps(metrics, allow_nan=True),
-                     json.dumps(list(scores.warnings))))
+                    (run, step, now, int(scores.n_images), json.dumps(metrics, allow_nan=False),
+                     json.dumps(warnings)))
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -143,21 +165,37 @@ class TrainingLog:
     # -- reading ---------------------------------------------------------------------------
     def runs(self) -> list[TrainingRun]:
         """Experiments, most recently updated first."""
-        sql = ("SELECT r.name, r.reference, r.preset, r.updated, COUNT(p.step), MAX(p.step), "
-               "MIN(json_extract(p.metrics_json, '$.fid')) FROM training_runs r "
-               "LEFT JOIN training_points p ON p.run = r.name GROUP BY r.name "
+        # the best FID is found here, not by SQLite's json_extract: rows written by older
+        # versions may hold NaN, which json_extract refuses (and would fail the whole list)
+        sql = ("SELECT r.name, r.reference, r.preset, r.updated, COUNT(p.step), MAX(p.step) "
+               "FROM training_runs r LEFT JOIN training_points p ON p.run = r.name GROUP BY r.name "
                "ORDER BY r.updated DESC, r.name")
         with self._lock:
             rows = self._db.execute(sql).fetchall()
+            best: dict = {}
+            for name, metrics_json in self._db.execute("SELECT run, metrics_json FROM training_points"):
+                fid = (_json_or_empty(metrics_json) or {}).get("fid")
+                if isinstance(fid, (int, float)) and math.isfinite(fid) and fid < best.get(name, math.inf):
+                    best[name] = fid
         return [TrainingRun(name=n, reference=ref, preset=pr, updated=up, n_points=cnt,
-                            last_step=last, best_fid=best) for n, ref, pr, up, cnt, last, best in rows]
+                            last_step=last, best_fid=best.get(n)) for n, ref, pr, up, cnt, last in rows]
 
     def points(self, run: str) -> list[tuple[int, dict, int, list]]:
-        """(step, metrics, n_images, warnings) in step order."""
+        """(step, metrics, n_images, warnings) in step order; a non-finite value an older
+        version stored comes back as None with the reason among the warnings."""
         with self._lock:
             rows = self._db.execute("SELECT step, metrics_json, n_images, warnings_json FROM training_points "
                                     "WHERE run = ? ORDER BY step", (run,)).fetchall()
-        return [(s, json.loads(m), n, json.loads(w)) for s, m, n, w in rows]
+        out = []
+        for s, m, n, w in rows:
+            metrics = _json_or_empty(m)
+            warnings = _json_or_empty(w)
+            warnings = list(warnings) if isinstance(warnings, list) else []
+            if not isinstance(metrics, dict):
+                metrics, warnings = {}, warnings + ["the stored scores of this step could not be read"]
+            metrics, reasons = _finite_or_reason(metrics)
+            out.append((s, metrics, n, warnings + [r for r in reasons if r not in warnings]))
+        return out
 
     def as_result(self, run: str) -> RunResult:
         """The experiment as a RunResult: one source ``step_<n>`` per logged step."""

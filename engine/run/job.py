@@ -19,7 +19,7 @@ from .events import Message, Progress, SourceFinished, SourceStarted
 from ..metrics import fid as fid_metric
 from ..metrics import inception_score, kid, pr_adm, prdc
 from . import suites
-from .reference_batch import REF_IMAGE_METRICS, file_stats, provenance_of
+from .reference_batch import adm_reference, file_stats, provenance_of
 from .options import Options
 from ..features.pipeline import extract
 from ..features.presets import get_preset
@@ -199,7 +199,8 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
     shard = parse_shard(opts.shard)
     gen_srcs = [apply_shard(open_source(p), shard) for p in gen_paths]
     if opts.wants_features:
-        for src in [ref_src] + gen_srcs:
+        check_stats_dim(ref_src, reference=True)
+        for src in gen_srcs:
             check_stats_dim(src)
     preset = get_preset(opts.preset)
     wants_features = opts.wants_features
@@ -243,13 +244,7 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
         if wants_features and ref_src.kind == "array" and ref_src.stats is not None:
             # an ADM reference batch: FID/sFID from its mu/sigma (mu_s/sigma_s); its images only
             # when a metric needs them (KID, precision/recall, GAN-train/test)
-            if any(m in opts.metrics for m in REF_IMAGE_METRICS):
-                ref = features_of(ref_src, "reference", -1)
-            else:
-                ref = _StatsOnly(ref_src)
-            ref.stats, spatial = file_stats(ref_src.stats)
-            if spatial is not None or not hasattr(ref, "spatial_stats"):
-                ref.spatial_stats = spatial   # without mu_s/sigma_s, sFID uses the images
+            ref = adm_reference(opts, ref_src, lambda: features_of(ref_src, "reference", -1), _StatsOnly)
         elif wants_features:
             ref = features_of(ref_src, "reference", -1)
         if ref is not None:

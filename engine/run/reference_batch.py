@@ -22,6 +22,17 @@ def file_stats(s: dict):
 REF_IMAGE_METRICS = ("kid", "pr", "gan-train", "gan-test")
 
 
+def adm_reference(opts, ref_src, images, stats_only):
+    """An ADM reference batch as the reference, for the CLI and the Python API alike: FID and
+    sFID from its precomputed mu/sigma (mu_s/sigma_s); its images, ``images()``, extracted
+    only when a metric needs them (else ``stats_only(ref_src)``)."""
+    ref = images() if any(m in opts.metrics for m in REF_IMAGE_METRICS) else stats_only(ref_src)
+    ref.stats, spatial = file_stats(ref_src.stats)
+    if spatial is not None or not hasattr(ref, "spatial_stats"):
+        ref.spatial_stats = spatial   # without mu_s/sigma_s, sFID uses the images
+    return ref
+
+
 def provenance_of(opts, ref_src, ref) -> tuple[dict, list]:
     """Which reference numbers came from precomputed arrays and which from images."""
     name = display_name(ref_src.path.name)
