@@ -19,7 +19,7 @@ import pytest
 import fid_studio
 from conftest import ROOT
 from engine.api.scores import Scores
-from engine.cli import main as cli_main
+from cli import main as cli_main
 from engine.errors import InputError
 from engine.inputs import arrays
 from engine.inputs.decode import reader_for
