@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -233,20 +234,25 @@ def test_nothing_is_written_for_a_refused_file(tmp_path, small_tensors):
 
 # ---------------------------------------------------------------- full size (slow)
 
+@pytest.fixture(scope="module")
+def full_model(tmp_path_factory):
+    """The 24-block stand-in as ONNX (1.2 GB), removed after the module: pytest keeps its
+    last temp folders, and these files are large."""
+    d = tmp_path_factory.mktemp("dinov2_full")
+    weights = write_standin(d / "dinov2_vitl14_standin.pth")
+    build_dinov2_model(weights, d / "dinov2.onnx")
+    weights.unlink()
+    yield d / "dinov2.onnx"
+    shutil.rmtree(d, ignore_errors=True)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("convention", CONVENTIONS)
-def test_full_size_standin_matches_reference(tmp_path_factory, convention):
-    d = tmp_path_factory.getbasetemp() / "dinov2_full"
-    model = d / "dinov2.onnx"
-    if not model.exists():
-        d.mkdir(exist_ok=True)
-        weights = write_standin(d / "dinov2_vitl14_standin.pth")
-        build_dinov2_model(weights, model)
-        weights.unlink()
+def test_full_size_standin_matches_reference(full_model, convention):
     meta, ref = _reference()
     names = meta["depths"]["24"]["images"]
     inputs = np.stack([preprocess(im, convention) for im in _images(names)])
-    feats = _features(model, inputs)
+    feats = _features(full_model, inputs)
     diff = float(np.abs(feats - ref[f"features_d24_{convention}"]).max())
     print(f"24 blocks, {convention}: max |feature - reference| = {diff:.2e}")
     assert diff <= FEATURE_ATOL
