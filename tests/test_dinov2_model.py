@@ -2,7 +2,7 @@
 
 tests/fixtures/dinov2/reference.npz holds the features that dinov2 0.0.1.dev2's
 ``vit_large(patch_size=14, img_size=518, init_values=1.0, block_chunks=0)`` gave for the
-seeded stand-in weights (models.dinov2_standin, regenerated here from the seed) under both
+seeded stand-in weights (models.dinov2.standin, regenerated here from the seed) under both
 preprocessing conventions, and reference.json the FDs of two set pairs
 (tests/reference/make_dinov2_reference.py). The default tier runs the 2-block stand-in; the
 24-block one is in the slow tier.
@@ -21,10 +21,11 @@ import pytest
 from PIL import Image
 
 from engine.features.dinov2_preprocess import CONVENTIONS, preprocess
-from models.dinov2_graph import build_dinov2_model, provenance_path
-from models.dinov2_standin import (standin_images, standin_tensors, write_standin,
+from models.dinov2.graph import build_dinov2_model, provenance_path
+from models.dinov2.standin import (standin_images, standin_tensors, write_standin,
                                    write_torch_state_dict)
-from models.dinov2_weights import ViTSpec, load_dinov2_weights, sha256_file
+from models.common.files import sha256_file
+from models.dinov2.weights import ViTSpec, load_dinov2_weights
 from models.errors import WeightsFormatError
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -1,6 +1,6 @@
 """DINOv2 input preprocessing for the two published conventions (numpy + Pillow, no torch).
 
-Both give the (3, 224, 224) float32 input of models/dinov2_graph.py: RGB in [0, 1] after
+Both give the (3, 224, 224) float32 input of models/dinov2/graph.py: RGB in [0, 1] after
 ``(x - mean) / std`` with the ImageNet mean and std, the aspect ratio squashed (no crop).
 
 * ``dgm-eval`` (layer6ai-labs/dgm-eval, the FD_DINOv2 of Stein et al. 2023): PIL

@@ -1,6 +1,6 @@
 """DINOv2 ViT-L/14 golden values from Meta's own model code, with seeded stand-in weights.
 
-The official dinov2_vitl14_pretrain.pth (1.2 GB) is not used: models.dinov2_standin writes
+The official dinov2_vitl14_pretrain.pth (1.2 GB) is not used: models.dinov2.standin writes
 seeded tensors in its exact key layout (numpy; the tests regenerate them from the seed) as a
 torch.save file, which torch.load(weights_only=True) reads and Meta's
 
@@ -44,15 +44,15 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 from engine.features import dinov2_preprocess as ours  # noqa: E402
-from models.dinov2_posembed import resized_pos_embed  # noqa: E402
-from models.dinov2_standin import (STANDIN_SEED, standin_images,  # noqa: E402
+from models.dinov2.posembed import resized_pos_embed  # noqa: E402
+from models.dinov2.standin import (STANDIN_SEED, standin_images,  # noqa: E402
                                    standin_tensors, write_torch_state_dict)
 
 PARITY = ROOT / "tests" / "fixtures" / "parity"
 OUT_DIR = ROOT / "tests" / "fixtures" / "dinov2"
 FILES = ["ref/ref_000.png", "ref/ref_001.png", "ref/ref_002.png",
          "gen/gen_000.jpg", "gen/gen_001.jpg", "gen/gen_002.jpg", "odd/odd_37x53.png"]
-SYNTHETIC = ["standin_448x448", "standin_300x257"]  # models.dinov2_standin.standin_images()
+SYNTHETIC = ["standin_448x448", "standin_300x257"]  # models.dinov2.standin.standin_images()
 NAMES = FILES + SYNTHETIC
 # FD set pairs, as indices into NAMES
 PAIRS = {"files_vs_files": ([0, 1, 2, 7], [3, 4, 5, 8]),

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dinov2_weights import FULL, ViTSpec, expected_layout
+from .weights import FULL, ViTSpec, expected_layout
 
 STANDIN_SEED = 20230414  # DINOv2's arXiv date
 IMAGES_SEED = 224

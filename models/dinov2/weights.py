@@ -20,7 +20,6 @@ numpy only (the reader is models.torch_reader: no pickled code runs).
 
 from __future__ import annotations
 
-import hashlib
 import re
 import zipfile
 from dataclasses import dataclass
@@ -28,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import WeightsFormatError
-from .torch_reader import load_state_dict
+from ..errors import WeightsFormatError
+from ..common.files import sha256_file  # noqa: F401 (re-exported for the builder)
+from ..common.torch_reader import load_state_dict
 
 MODEL_NAME = "dinov2-vitl14"
 WEIGHTS_FILE = "dinov2_vitl14_pretrain.pth"
@@ -95,14 +95,6 @@ def plausible_size_range(spec: ViTSpec = FULL) -> tuple[int, int]:
     payload = 4 * parameter_count(spec)
     n_keys = len(expected_layout(spec))
     return payload, payload + 4096 * n_keys + (1 << 20)
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 _BLOCK_KEY = re.compile(r"^blocks\.(\d+)\.")

@@ -7,14 +7,14 @@ xFormers) at a fixed 224 x 224 input:
   (engine/features/dinov2_preprocess.py makes it, for either convention);
 * 14 x 14 patch conv with bias -> 16 x 16 = 256 tokens; the CLS token in front; the position
   embedding resized from 37 x 37 to 16 x 16 at build time exactly as
-  ``interpolate_pos_encoding`` does (dinov2_posembed.py) and baked in;
+  ``interpolate_pos_encoding`` does (posembed.py) and baked in;
 * ``depth`` pre-norm blocks: x += ls1 * proj(attn(norm1(x))); x += ls2 * fc2(gelu(fc1(norm2(x))))
   with LayerNorm eps 1e-6, qkv with bias, 16 heads of 64, q scaled by 64^-0.5 before q·kᵀ,
   softmax, exact erf GELU;
 * output ``features`` (N, 1024): the CLS token after the final norm (``x_norm_clstoken``,
   what ``model(x)`` returns).
 
-``build_dinov2_model`` verifies the weights (dinov2_weights.py), writes the model and a
+``build_dinov2_model`` verifies the weights (weights.py), writes the model and a
 ``<model>.json`` provenance (weights SHA-256, depth, builder version) atomically.
 """
 
@@ -31,9 +31,9 @@ from typing import Callable
 
 import numpy as np
 
-from .dinov2_posembed import dinov2_scale_factor, resized_pos_embed
-from .dinov2_weights import FULL, MODEL_NAME, ViTSpec, load_dinov2_weights, sha256_file
-from .errors import ModelBuildError
+from .posembed import dinov2_scale_factor, resized_pos_embed
+from .weights import FULL, MODEL_NAME, ViTSpec, load_dinov2_weights, sha256_file
+from ..errors import ModelBuildError
 
 BUILDER_VERSION = "1"  # bump when the graph changes
 OPSET = 17  # as the Inception model; LayerNormalization is in the default domain from 17
