@@ -30,7 +30,7 @@ from typing import Callable
 import numpy as np
 
 from . import inception_spec as spec
-from .errors import ModelBuildError, WeightsFormatError
+from .errors import ModelBuildError, WeightsFormatError, check_weights_file
 from .torch_reader import TorchScriptObject, flatten_module, load_state_dict, load_torchscript
 from .wheel_source import (WEIGHTS_MEMBER, WHEEL_REQUIREMENT,
                            obtain_default_weights, sha256_file)
@@ -295,8 +295,7 @@ def build_model(out_path: Path = DEFAULT_OUT, weights: Path | None = None,
         # the genuine body first, then the verified unbiased head (is_head.py)
         from .is_head import add_is_head
         weights = Path(weights)
-        if not weights.is_file():
-            raise ModelBuildError(f"--weights: no such file {weights}")
+        check_weights_file(weights)
         build_model(out_path, None, cache_dir, progress)
         say(f"Adding the Inception Score head from {weights.name}")
         return add_is_head(out_path, weights, source=f"file {weights.resolve()}")

@@ -29,7 +29,7 @@ import numpy as np
 
 from . import inception_spec as spec
 from . import onnx_wire
-from .errors import HashMismatchError, ModelBuildError, WeightsFormatError
+from .errors import HashMismatchError, ModelBuildError, WeightsFormatError, check_weights_file
 from .wheel_source import sha256_file as _sha256
 
 LOGITS_UNBIASED = "logits_unbiased"
@@ -71,8 +71,7 @@ def verify_head_file(weights: Path, model_path: Path,
     from .build_model import _PytorchFidWeights  # folding shared with the builder
 
     weights = Path(weights)
-    if not weights.is_file():
-        raise ModelBuildError(f"no such file: {weights}")
+    check_weights_file(weights)
     digest = _sha256(weights)
     if not digest.startswith(expected_prefix.lower()):
         raise HashMismatchError(
