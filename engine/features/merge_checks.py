@@ -107,7 +107,7 @@ def check_disjoint(files) -> None:
                     continue  # disjoint parts of one listing: the shared bytes are copies in the source
                 raise InputError(f"{_label(q)} and {_label(p)} are overlapping parts of the same source "
                                  f"(shards {_text(dp, 'shard')} and {_text(dq, 'shard')}, or a file that "
-                                 f"holds them): {common} image(s) would be counted twice")
+                                 f"holds them): they hold {common} of the same images, which merging would count twice")
             raise InputError(f"{_label(q)} and {_label(p)} hold {common} of the same images (same "
                              "content, whatever the names): merging would count them twice")
 
