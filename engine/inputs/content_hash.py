@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def content_digests(src, names, workers: int = 4) -> np.ndarray:
     """(len(names), 32) uint8: the SHA-256 of each image's bytes, rows sorted (a set, compactly)."""
     try:
         rows = _digests(src, list(names), workers)
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
         raise InputError(f"cannot read the images of {src.label} again to record their content "
                          f"hashes: {display_name(str(exc))}") from None
     if not rows:
