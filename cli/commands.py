@@ -8,9 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-from engine.atomic import check_writable, write_text
+from engine.atomic import write_text
 from engine.distributed import ExecutorError
 from engine.errors import Cancelled, CancelToken, FidStudioError
+from engine.outputs.paths import STDOUT, check_outputs
 from engine.run.events import Message, Progress, SourceStarted
 
 from .parser import _options_from, build_parser
@@ -49,18 +50,12 @@ class StderrProgress:
 
 
 
-def _check_outputs(*paths) -> None:
-    """Refuse, before any work, an output that cannot be written (folder, read-only place)."""
-    seen = set()
-    for p in paths:
-        if p is None:
-            continue
-        if Path(p).resolve() in seen:
-            raise FidStudioError(f"{p} is given for two outputs")
-        seen.add(Path(p).resolve())
-        why = check_writable(p)
-        if why:
-            raise FidStudioError(f"output not writable: {why}")
+def _model_input(model_arg):
+    """The model file a run reads (given, or the app's own when built), an input like the others."""
+    if model_arg is not None:
+        return model_arg
+    import models
+    return models.find_model()
 
 
 def _write_outputs(outputs) -> None:
@@ -84,7 +79,10 @@ def _model_or_build(model_path):
 def cmd_compute(args) -> int:
     from engine.run.job import run
     opts = _options_from(args)
-    _check_outputs(args.json, args.csv, args.pdf, args.per_image)
+    check_outputs((("--json", args.json), ("--csv", args.csv), ("--pdf", args.pdf),
+                   ("--per-image", args.per_image)),
+                  [args.reference, *args.generated, args.val, _model_input(args.model)],
+                  stdout_ok=("--json",))
     if args.pdf:
         try:
             from reports.pdf import write_pdf
@@ -103,7 +101,7 @@ def cmd_compute(args) -> int:
     text = json.dumps(data, indent=2, ensure_ascii=False)
     print(text)
     outputs = []
-    if args.json:
+    if args.json and str(args.json) != STDOUT:    # "-": the JSON printed above is the output
         outputs.append((args.json, lambda p: write_text(p, text + "\n")))
     if args.csv:
         from engine.outputs.report_csv import write_csv
@@ -120,11 +118,17 @@ def cmd_compute(args) -> int:
 
 def cmd_stats(args) -> int:
     from engine.features import stats_file
+    # what np.savez does: a name without .npz gets it, so that compute reads the file back
+    given, args.output = args.output, stats_file.npz_path(args.output)
+    if args.output != given:
+        print(f"note: writing {args.output} (.npz added to {given}, as numpy does, so that it can be "
+              "read back)", file=sys.stderr)
     if args.merge:
         if args.source:
             raise FidStudioError("give either a source or --merge files, not both")
+        check_outputs((("-o", args.output),), args.merge)
         arrays = stats_file.merge(args.merge)
-        stats_file.write(args.output, arrays)
+        _write_outputs([(args.output, lambda path: stats_file.write(path, arrays))])
         print(f"wrote {args.output}: {int(arrays['n'])} images from {len(args.merge)} file(s)", file=sys.stderr)
         return 0
     if not args.source:
@@ -132,7 +136,8 @@ def cmd_stats(args) -> int:
     from engine.run.job import load_model
     from engine.features.pipeline import extract
     from engine.features.presets import get_preset
-    from engine.inputs.shards import apply_shard, parse_shard
+    from engine.inputs.content_hash import content_digests, full_listing
+    from engine.inputs.shards import apply_shard, parse_shard, shard_bounds
     from engine.inputs.sources import open_source
     if args.format == "adm":
         from engine.outputs.adm_stats import check_adm_format
@@ -144,11 +149,12 @@ def cmd_stats(args) -> int:
                   f"these use preset {args.preset}", file=sys.stderr)
     metrics = "fid,sfid" if args.format == "adm" else "fid"   # adm: sFID's moments too
     opts = _options_from(argparse.Namespace(**vars(args), metrics=metrics, seed=0))
-    _check_outputs(args.output)
+    check_outputs((("-o", args.output),), [args.source, _model_input(args.model)])
     src = open_source(args.source)
     if src.kind == "stats":
         raise FidStudioError(f"{args.source} is already a stats file")
-    src = apply_shard(src, parse_shard(opts.shard))
+    listing, shard = full_listing(src), parse_shard(opts.shard)
+    src = apply_shard(src, shard)
     if not src.files and not src.refused:
         raise FidStudioError(f"shard {opts.shard} of {args.source} holds no images")
     model = load_model(opts, _model_or_build(args.model))
@@ -164,9 +170,12 @@ def cmd_stats(args) -> int:
         if ext.run_note:
             print(f"warning: {ext.run_note}", file=sys.stderr)
         if arrays is None:
+            # what --merge compares: each image's content, and where in the listing the shard lies
             arrays = stats_file.stats_arrays(
                 ext.raw_moments(), ext.stats, preset=opts.preset, model_sha256=model.body_sha256,
-                files=ext.files, shard=opts.shard, precision=opts.precision)
+                files=ext.files, shard=opts.shard, precision=opts.precision,
+                content=content_digests(src, ext.files, opts.workers), listing=listing,
+                bounds=shard_bounds(len(listing), *shard) if shard else None)
         _write_outputs([(args.output, lambda path: stats_file.write(path, arrays))])
     finally:
         if ext.workdir:
@@ -190,6 +199,10 @@ def cmd_model(args) -> int:
     if args.model_command == "add-is-head":
         return _add_is_head(args)
     out = args.out or (models.user_model_path() if args.weights else models.DEFAULT_MODEL_PATH)
+    if args.weights is not None:
+        from models.errors import check_weights_file
+        check_weights_file(args.weights)
+        check_outputs((("--out", out),), [args.weights])
     info = models.build_model(out, weights=args.weights)
     print(json.dumps(info, indent=2))
     return 0

@@ -11,6 +11,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from engine.atomic import write_text
+from engine.outputs.paths import input_clash
 from engine.outputs.report_csv import write_csv
 
 from .crash import log_exception, show_error
@@ -28,6 +29,9 @@ def export(result, path, fmt: str | None = None) -> None:
     """Write ``result`` to ``path`` in ``fmt`` (default: from the suffix). Raises OSError or
     ValueError with a message fit for the user."""
     fmt = fmt or format_of(path)
+    clash = input_clash(path, [result.reference.get("path")] + [r.path for r in result.results])
+    if clash:
+        raise ValueError(f"{clash}: an export must not overwrite or be written among the run's inputs")
     if fmt == "pdf":
         from reports.pdf import write_pdf
         write_pdf(path, result)

@@ -31,3 +31,14 @@ class DownloadError(ModelBuildError):
 
 class DownloadCancelled(ModelBuildError):
     """The user cancelled a download; nothing was kept."""
+
+
+def check_weights_file(path) -> None:
+    """A weights file the user named must be a file: a folder is said to be a folder (opening it
+    would only say 'no such file' or 'is a directory')."""
+    import os
+    if os.path.isdir(path):
+        raise ModelBuildError(f"--weights {path} is a folder, not a weights file: give the path of "
+                              "the .pth file itself (pt_inception-2015-12-05-6726825d.pth)")
+    if not os.path.isfile(path):
+        raise ModelBuildError(f"--weights: no such file {path}")

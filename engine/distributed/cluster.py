@@ -100,6 +100,52 @@ def exit_if_cluster_lost(code: int) -> None:
         os._exit(code)
 
 
+TOKEN_ENV, TOKEN_PATH_ENV = "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"
+
+
+def keep_token_in_app_folder() -> None:
+    """A local Ray instance we start uses token authentication, and Ray writes a new token to
+    ``~/.ray/auth_token`` (authentication_token_setup.generate_and_save_token) unless a token is
+    found first. Put ours under the app's data folder (mode 0600) and point Ray at it with
+    RAY_AUTH_TOKEN_PATH, which Ray's processes inherit; nothing is left in the user's home.
+    A token or mode the user set is kept as it is."""
+    if os.environ.get(TOKEN_ENV) or os.environ.get(TOKEN_PATH_ENV):
+        return
+    if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled":
+        return
+    import secrets
+    from ..outputs.history import data_dir
+    path = data_dir() / "ray" / "auth_token"
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.is_file() or not path.read_text().strip():
+            _create_token_file(path, secrets.token_hex(32))   # what Ray generates: 256 random bits
+        os.environ[TOKEN_PATH_ENV] = str(path)
+    except OSError:
+        # no writable data folder: the token lives only in this process and its children
+        os.environ[TOKEN_ENV] = secrets.token_hex(32)
+
+
+def _create_token_file(path: Path, token: str) -> None:
+    """Write the token whole (a temp file, mode 0600, fsynced) and link it into place only if no
+    token is there yet: two app instances starting at once end up with the same token."""
+    import tempfile
+    fd, tmp = tempfile.mkstemp(prefix=".auth_token.", dir=path.parent)   # mode 0600
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(token)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if path.is_file() and not path.read_text().strip():
+            path.unlink()     # an empty file is no token: replace it
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass          # another instance made it first: use that one
+    finally:
+        os.unlink(tmp)
+
+
 def connect(address: str | None = None) -> ClusterInfo:
     ray = require_ray()
     if ray.is_initialized():
@@ -114,6 +160,8 @@ def connect(address: str | None = None) -> ClusterInfo:
         join = address or os.environ.get("RAY_ADDRESS") or None
         if join:   # a cluster someone else runs (a local instance we start dies with us)
             os.environ.setdefault(RECONNECT_ENV, RECONNECT_S)
+        else:
+            keep_token_in_app_folder()
         try:
             ray.init(address=join,
                      include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,

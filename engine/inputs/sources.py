@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..features.stats_check import check_count, check_gaussian
 from . import arrays
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif"})
@@ -185,19 +186,19 @@ def check_stats_dim(src: Source, dim: int = STATS_DIM, spatial_dim: int = SPATIA
 
 
 def load_stats(path: Path) -> Source:
-    """A pytorch-fid style .npz (mu, sigma[, n]); every way it can be broken is one InputError."""
+    """A pytorch-fid style .npz (mu, sigma[, n]); every way it can be broken is one InputError,
+    and the numbers must be a mean and a covariance (features/stats_check.py says which)."""
     label = display_name(str(path))
     try:
         with np.load(path, allow_pickle=False) as data:
             if not hasattr(data, "files"):
                 raise InputError(f"{label} is not a stats file: it holds a single array, not an .npz "
                                  "archive with 'mu' and 'sigma'")
-            mu = np.asarray(data["mu"], dtype=np.float64)
-            sigma = np.asarray(data["sigma"], dtype=np.float64)
+            mu, sigma = np.asarray(data["mu"]), np.asarray(data["sigma"])
             n = np.asarray(data["n"]) if "n" in data.files else None
-            spatial = ({"mu_s": np.asarray(data["mu_s"], dtype=np.float64),
-                        "sigma_s": np.asarray(data["sigma_s"], dtype=np.float64)}
+            spatial = ({"mu_s": np.asarray(data["mu_s"]), "sigma_s": np.asarray(data["sigma_s"])}
                        if "mu_s" in data.files and "sigma_s" in data.files else {})
+            n_s = np.asarray(data["n_s"]) if spatial and "n_s" in data.files else None
     except KeyError:
         raise InputError(f"{label} is not a stats file: it needs arrays 'mu' and 'sigma'") from None
     except InputError:
@@ -206,17 +207,15 @@ def load_stats(path: Path) -> Source:
         msg = str(exc) or type(exc).__name__
         raise InputError(f"cannot read stats file {label} (truncated or not an .npz?): {msg}") from None
     if n is not None:
-        if n.shape != () or not np.issubdtype(n.dtype, np.number) or not np.isfinite(n) or n < 2 \
-                or n != np.floor(n):
-            raise InputError(f"stats file {label}: 'n' must be one whole number >= 2 (got shape "
-                             f"{n.shape}, dtype {n.dtype})")
-        n = int(n)
-    if mu.ndim != 1 or sigma.shape != (mu.size, mu.size):
-        raise InputError(f"stats file {label}: mu {mu.shape} and sigma {sigma.shape} do not fit together")
-    if spatial and (spatial["mu_s"].ndim != 1 or spatial["sigma_s"].shape != (spatial["mu_s"].size,) * 2):
-        raise InputError(f"stats file {label}: mu_s {spatial['mu_s'].shape} and sigma_s "
-                         f"{spatial['sigma_s'].shape} do not fit together")
-    return Source(path=path, kind="stats", stats={"mu": mu, "sigma": sigma, "n": n, **spatial})
+        n = check_count(n, label)
+    if n_s is not None:
+        check_count(n_s, label)
+    check_gaussian(mu, sigma, label)
+    if spatial:
+        check_gaussian(spatial["mu_s"], spatial["sigma_s"], label, names=("mu_s", "sigma_s"))
+        spatial = {k: v.astype(np.float64) for k, v in spatial.items()}
+    return Source(path=path, kind="stats", stats={"mu": mu.astype(np.float64), "sigma": sigma.astype(np.float64),
+                                                  "n": n, **spatial})
 
 
 def _array_source(path: Path, info: arrays.ArrayInfo, stats=None) -> Source:

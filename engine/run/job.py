@@ -69,35 +69,56 @@ def _feature_metrics(opts, ref, gen, model, res: SourceResult, cancel=None):
         if small:
             w.append(f"FID is biased upward with fewer than {MIN_FID_IMAGES} images ({', '.join(small)})")
     fid_family.compute(opts, ref, gen, model, res, cancel)
-    needs_ref_images = [k for k in ("kid", "pr") if k in opts.metrics]
-    if needs_ref_images and ref.features is None:
-        w.append(f"{', '.join(k.upper() for k in needs_ref_images)} need reference images, "
-                 "not a stats file: not computed")
-    elif needs_ref_images:
+    needs_images = [k for k in ("kid", "pr") if k in opts.metrics]
+    stats_sides = [role for role, side in (("reference", ref), ("generated", gen)) if side.features is None]
+    if needs_images and stats_sides:
+        # the names _reason_for_nulls looks for, so no second, false reason is added
+        names = ", ".join(_NULL_NAMES[k][1] for k in needs_images)
+        w.append(f"{names} need {' and '.join(stats_sides)} images, not a stats file: not computed")
+    elif needs_images:
         if "kid" in opts.metrics:
-            kv = kid.compute(ref.features, gen.features, opts.kid_subsets, opts.kid_subset_size, opts.seed)
-            m["kid_mean"], m["kid_std"] = kv.mean, kv.std
-            res.extras.update(kid_subset_size=kv.subset_size, kid_subsets=kv.subsets)
-            w.extend(kv.warnings(opts.kid_subset_size))
-            if kv.subset_size == len(ref.features) == len(gen.features):
-                # every subset is the whole of both sets: one value repeated, not a spread of zero
-                res.extras["kid_single_subset"] = True
-                w.append(f"KID from a single subset: both sets have {kv.subset_size} images, so every "
-                         "subset is the whole set and kid_std (0) measures no spread")
-        if "pr" in opts.metrics and opts.pr_convention == "adm":
+            _kid(opts, ref, gen, res)
+        if "pr" in opts.metrics:
+            _precision_recall(opts, ref, gen, res)
+    if "is" in opts.metrics:
+        _inception_score(opts, gen, model, res)
+
+
+def _kid(opts, ref, gen, res: SourceResult):
+    m, w = res.metrics, res.warnings
+    try:
+        kv = kid.compute(ref.features, gen.features, opts.kid_subsets, opts.kid_subset_size, opts.seed)
+    except ValueError as exc:      # too few images: null, with the reason
+        w.append(f"KID not computed: {exc}")
+        return
+    m["kid_mean"], m["kid_std"] = kv.mean, kv.std
+    res.extras.update(kid_subset_size=kv.subset_size, kid_subsets=kv.subsets)
+    w.extend(kv.warnings(opts.kid_subset_size))
+    if kv.subset_size == len(ref.features) == len(gen.features):
+        # every subset is the whole of both sets: one value repeated, not a spread of zero
+        res.extras["kid_single_subset"] = True
+        w.append(f"KID from a single subset: both sets have {kv.subset_size} images, so every "
+                 "subset is the whole set and kid_std (0) measures no spread")
+
+
+def _precision_recall(opts, ref, gen, res: SourceResult):
+    m, w = res.metrics, res.warnings
+    try:
+        if opts.pr_convention == "adm":
             pv = pr_adm.compute(ref.features, gen.features, opts.pr_k)
             m.update(precision=pv.precision, recall=pv.recall)
             res.extras.update(pr_convention="adm", pr_distances="float32")
-        elif "pr" in opts.metrics:
-            real, cut_r = _subsample(ref.features, opts.pr_max_samples, opts.seed)
-            fake, cut_f = _subsample(gen.features, opts.pr_max_samples, opts.seed + 1)
-            if cut_r or cut_f:
-                w.append(f"precision/recall computed on a seeded subsample of {opts.pr_max_samples} "
-                         "images per set")
-            pv = prdc.compute(real, fake, opts.pr_k, opts.dc_k)
-            m.update(precision=pv.precision, recall=pv.recall, density=pv.density, coverage=pv.coverage)
-    if "is" in opts.metrics:
-        _inception_score(opts, gen, model, res)
+            return
+        real, cut_r = _subsample(ref.features, opts.pr_max_samples, opts.seed)
+        fake, cut_f = _subsample(gen.features, opts.pr_max_samples, opts.seed + 1)
+        pv = prdc.compute(real, fake, opts.pr_k, opts.dc_k)
+    except ValueError as exc:      # too few images for the k nearest neighbours: null, with the reason
+        w.append(f"precision/recall not computed: {exc}")
+        return
+    if cut_r or cut_f:
+        w.append(f"precision/recall computed on a seeded subsample of {opts.pr_max_samples} "
+                 "images per set")
+    m.update(precision=pv.precision, recall=pv.recall, density=pv.density, coverage=pv.coverage)
 
 
 def _inception_score(opts, gen, model, res: SourceResult):
@@ -173,6 +194,9 @@ class _StatsOnly:
 def _class_metrics(opts, ref, gen, val, cancel, res: SourceResult):
     if ref.features is None:
         res.warnings.append("GAN-train/test need reference images in class sub-folders, not a stats file")
+        return
+    if gen.features is None:
+        res.warnings.append("GAN-train/test need generated images, not a stats file: not computed")
         return
     try:
         metrics, warnings, extras = class_scores.compute(ref, gen, opts, val=val, cancel=cancel)

@@ -26,7 +26,7 @@ from typing import Callable
 
 from ..common.download import download
 from ..common.files import atomic_write, utc_now, write_provenance
-from ..errors import ModelBuildError
+from ..errors import ModelBuildError, check_weights_file
 from ..paths import DEFAULT_MODEL_PATH, download_dir
 from . import is_head, spec
 from .graph import BUILDER_VERSION, FEATURES_NAME, INPUT_NAME, OPSET, SPATIAL_DIM, SPATIAL_NAME, make_model
@@ -57,8 +57,7 @@ def build_model(out_path: Path = DEFAULT_OUT, weights: Path | None = None,
     if weights is not None:
         # the genuine body first, then the verified unbiased head (is_head.py)
         weights = Path(weights)
-        if not weights.is_file():
-            raise ModelBuildError(f"--weights: no such file {weights}")
+        check_weights_file(weights)
         build_model(out_path, None, cache_dir, progress)
         say(f"Adding the Inception Score head from {weights.name}")
         return is_head.add_is_head(out_path, weights, source=f"file {weights.resolve()}")

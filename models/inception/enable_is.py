@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..common import download as downloader
-from ..errors import ModelBuildError
+from ..errors import ModelBuildError, check_weights_file
 from ..paths import download_dir, find_model
 from . import is_head
 
@@ -37,6 +37,7 @@ def enable_is(model_path: Path | None = None, *, weights: Path | None = None,
         origin = source.url
     else:
         weights = Path(weights)
+        check_weights_file(weights)
         origin = f"file {weights.resolve()}"
     try:
         say(f"Checking {weights.name} against the model's genuine weights")

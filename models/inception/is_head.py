@@ -29,7 +29,7 @@ import numpy as np
 from ..common import onnx_wire
 from ..common.download import RemoteFile
 from ..common.files import atomic_write, read_provenance, sha256_file as _sha256, utc_now, write_provenance
-from ..errors import HashMismatchError, ModelBuildError, WeightsFormatError
+from ..errors import HashMismatchError, ModelBuildError, WeightsFormatError, check_weights_file
 from ..paths import user_model_path
 from . import spec
 from .weights import PytorchFidWeights
@@ -74,8 +74,7 @@ def verify_head_file(weights: Path, model_path: Path,
     """Check the head file as the module docstring says; raise a ModelBuildError that
     names the reason otherwise."""
     weights = Path(weights)
-    if not weights.is_file():
-        raise ModelBuildError(f"no such file: {weights}")
+    check_weights_file(weights)
     digest = _sha256(weights)
     if not digest.startswith(expected_prefix.lower()):
         raise HashMismatchError(
