@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 from engine.atomic import write_text
 from engine.distributed import ExecutorError
