@@ -65,6 +65,7 @@ def _same(a, b):
     assert ra.metrics["fid"] > 1.0
 
 
+@pytest.mark.slow   # a real Ray instance: the slow tier
 def test_ray_run_equals_local_run(ray_instance, sets, local_result, model_path):
     events = []
     result = run(sets[0], [sets[1]], OPTS.replace(executor="ray"), model_path=model_path,
@@ -79,6 +80,7 @@ def test_ray_run_equals_local_run(ray_instance, sets, local_result, model_path):
     assert len({e.done for e in gen_progress}) >= 2
 
 
+@pytest.mark.slow   # a real Ray instance: the slow tier
 def test_killed_actor_is_restarted_and_no_image_is_lost(ray_instance, sets, inference_model, tmp_path,
                                                         monkeypatch):
     from engine.features.pipeline import extract
@@ -96,6 +98,7 @@ def test_killed_actor_is_restarted_and_no_image_is_lost(ray_instance, sets, infe
     np.testing.assert_allclose(on_ray.stats.mu, local.stats.mu, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.slow   # a real Ray instance: the slow tier
 def test_an_image_array_on_ray_equals_threads(ray_instance, inference_model, tmp_path):
     """An .npz batch: Ray's tasks read it in place by byte offset, as threads and processes
     do; a compressed member (forward-only) is refused in one line before any work."""
@@ -119,6 +122,7 @@ def test_an_image_array_on_ray_equals_threads(ray_instance, inference_model, tmp
         extract(open_source(tmp_path / "gen_c.npz"), preset, inference_model, OPTS.replace(executor="ray"))
 
 
+@pytest.mark.slow   # a real Ray instance: the slow tier
 def test_a_crash_that_repeats_is_reported_not_dropped(ray_instance, sets, inference_model, tmp_path,
                                                       monkeypatch):
     from engine.distributed import ExecutorError
@@ -132,6 +136,7 @@ def test_a_crash_that_repeats_is_reported_not_dropped(ray_instance, sets, infere
     assert not (tmp_path / "features").exists()       # no partial cache entry
 
 
+@pytest.mark.slow   # a real Ray instance: the slow tier
 def test_cancel_stops_a_ray_run(ray_instance, sets, model_path):
     token = CancelToken()
 

@@ -29,6 +29,7 @@ def head():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+@pytest.mark.slow   # a real Ray cluster: the slow tier
 def test_a_vanished_cluster_ends_the_run_in_one_line(head, tmp_path, model_path):
     tmp, address = head
     ref = make_folder(tmp_path / "ref", 16, seed=1, size=(40, 36))

@@ -392,6 +392,7 @@ def test_ray_local_instance_keeps_its_token_out_of_home(tmp_path, monkeypatch):
     assert os.environ["RAY_AUTH_TOKEN_PATH"] == str(tmp_path / "mine")
 
 
+@pytest.mark.slow   # starts a real Ray instance: the slow tier
 def test_a_ray_run_leaves_nothing_in_home(sets, model_path, tmp_path):
     """A real local Ray instance started by the CLI: Ray's token is under the app's data
     folder, and nothing appears under $HOME/.ray."""
