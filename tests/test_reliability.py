@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cli_here import cli_here, one_line_error
 from conftest import ROOT
 from engine.atomic import write_text
 from engine.features import cache as feature_cache
@@ -37,26 +38,6 @@ def _cli(*args, env=None, preexec_fn=None, drop=()):
     return subprocess.run([sys.executable, "main.py", *map(str, args)], cwd=ROOT, capture_output=True,
                           text=True, timeout=600, env=full_env, preexec_fn=preexec_fn)
 
-
-class _Out:
-    def __init__(self, rc, cap):
-        self.returncode, self.stdout, self.stderr = rc, cap.out, cap.err
-
-
-def _cli_here(capfd, *args):
-    """The CLI's own ``main`` in this process (as a subprocess would run it, minus the start-up)."""
-    from cli import main
-    capfd.readouterr()
-    rc = main([str(a) for a in args])
-    return _Out(rc, capfd.readouterr())
-
-
-def _one_line_error(out):
-    assert out.returncode == 2, (out.returncode, out.stderr[-2000:])
-    assert "Traceback" not in out.stderr
-    lines = [line for line in out.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1, out.stderr
-    return lines[0]
 
 
 def _png_bytes(seed, size=(32, 32)):
@@ -148,12 +129,12 @@ def test_malformed_stats_files_are_one_line_errors(sets, tmp_path, capfd):
     os.rename(tmp_path / "array.npy", tmp_path / "array.npz")
     np.savez(tmp_path / "n_shape.npz", mu=np.zeros(2048), sigma=np.eye(2048), n=np.array([5, 6]))
     for name in list(bad) + ["array.npz", "n_shape.npz"]:
-        line = _one_line_error(_cli_here(capfd, "compute", sets["ref"], tmp_path / name, "--device", "cpu"))
+        line = one_line_error(cli_here(capfd, "compute", sets["ref"], tmp_path / name, "--device", "cpu"))
         assert name in line, line
     # consistent but of another size: refused before any reference feature is computed
     np.savez(tmp_path / "small.npz", mu=np.zeros(10), sigma=np.eye(10), n=np.int64(50))
-    out = _cli_here(capfd, "compute", sets["ref"], tmp_path / "small.npz", "--device", "cpu", "--no-cache")
-    assert "10-d statistics" in _one_line_error(out) and "img/s" not in out.stderr
+    out = cli_here(capfd, "compute", sets["ref"], tmp_path / "small.npz", "--device", "cpu", "--no-cache")
+    assert "10-d statistics" in one_line_error(out) and "img/s" not in out.stderr
 
 
 # -- outputs ------------------------------------------------------------------------------------
@@ -163,9 +144,9 @@ def test_unwritable_outputs_are_refused_before_the_run(sets, tmp_path, capfd):
     blocker.write_text("x")
     for flag, target in (("--json", tmp_path / "a_folder"), ("--csv", blocker / "r.csv"),
                          ("--pdf", blocker / "sub" / "r.pdf")):
-        out = _cli_here(capfd, "compute", sets["ref"], sets["gen"], "--device", "cpu", "--metrics", "fid",
+        out = cli_here(capfd, "compute", sets["ref"], sets["gen"], "--device", "cpu", "--metrics", "fid",
                         "--json" if flag != "--json" else "--csv", tmp_path / "other.out", flag, target)
-        line = _one_line_error(out)
+        line = one_line_error(out)
         assert "output not writable" in line and str(target) in line
         assert "img/s" not in out.stderr and not (tmp_path / "other.out").exists()
 
@@ -176,9 +157,9 @@ def test_read_only_output_folder_is_refused_before_the_run(sets, tmp_path, capfd
     ro.mkdir()
     ro.chmod(0o555)
     try:
-        out = _cli_here(capfd, "compute", sets["ref"], sets["gen"], "--device", "cpu",
+        out = cli_here(capfd, "compute", sets["ref"], sets["gen"], "--device", "cpu",
                         "--json", tmp_path / "r.json", "--csv", ro / "r.csv")
-        assert "output not writable" in _one_line_error(out) and not (tmp_path / "r.json").exists()
+        assert "output not writable" in one_line_error(out) and not (tmp_path / "r.json").exists()
     finally:
         ro.chmod(0o755)
 

@@ -336,6 +336,7 @@ def test_array_sources_on_processes_equal_threads(batches, inference_model, thre
     np.testing.assert_array_equal(stats.sigma, thread_features[3].sigma)
 
 
+@pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")   # the duplicate is the point
 def test_duplicate_zip_members_read_in_processes(tmp_path, model_path):
     import io
     from PIL import Image

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from cli import main
+from cli_here import cli_here, one_line_error
 from engine.features import stats_check
 from engine.inputs.sources import load_stats
 from engine.run import suites
@@ -16,24 +17,6 @@ from engine.run.job import run
 from engine.run.options import Options
 from imagegen import make_folder
 
-
-class _Out:
-    def __init__(self, rc, cap):
-        self.returncode, self.stdout, self.stderr = rc, cap.out, cap.err
-
-
-def _cli(capfd, *args):
-    capfd.readouterr()
-    rc = main([str(a) for a in args])
-    return _Out(rc, capfd.readouterr())
-
-
-def _one_line_error(out):
-    assert out.returncode == 2, (out.returncode, out.stderr[-2000:])
-    assert "Traceback" not in out.stderr
-    lines = [line for line in out.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1, out.stderr
-    return lines[0]
 
 
 def _valid_stats(path, n=40, seed=0, dim=2048, **extra):
@@ -75,8 +58,8 @@ def test_an_output_onto_an_input_is_refused_before_any_work(sets, common, tmp_pa
              ("stats", sets["gen"], "-o", sets["gen"] / "s.npz"),
              ("stats", "--merge", ref_stats, tmp_path / "other.npz", "-o", ref_stats)]
     for args in cases:
-        out = _cli(capfd, *args, *common)
-        line = _one_line_error(out)
+        out = cli_here(capfd, *args, *common)
+        line = one_line_error(out)
         assert "must not overwrite or be written among the inputs" in line, line
         assert "img/s" not in out.stderr                          # refused before any work
     assert {p: p.read_bytes() for p in before} == before
@@ -88,7 +71,7 @@ def test_an_output_beside_an_input_with_a_similar_name_is_fine(sets, common, tmp
     # "ref2/" starts with the input folder's name "ref" but is not inside it
     out_dir = sets["root"] / "ref2"
     ref_stats = _valid_stats(tmp_path / "ref.npz")
-    out = _cli(capfd, "compute", ref_stats, sets["gen"], "--metrics", "fid",
+    out = cli_here(capfd, "compute", ref_stats, sets["gen"], "--metrics", "fid",
                "--json", out_dir / "r.json", "--csv", tmp_path / "ref.npz.csv", *common)
     assert out.returncode == 0, out.stderr
     assert json.loads((out_dir / "r.json").read_text())["results"][0]["metrics"]["fid"] is not None
@@ -121,8 +104,8 @@ def _hostile_stats(tmp_path):
 def test_statistics_that_are_no_covariance_are_refused_naming_the_check(sets, common, tmp_path, capfd):
     for name, why in _hostile_stats(tmp_path).items():
         for order in ((sets["ref"], tmp_path / name), (tmp_path / name, sets["gen"])):
-            out = _cli(capfd, "compute", *order, "--metrics", "fid", *common)
-            line = _one_line_error(out)
+            out = cli_here(capfd, "compute", *order, "--metrics", "fid", *common)
+            line = one_line_error(out)
             assert name in line and why in line, (name, line)
             assert "img/s" not in out.stderr
 
@@ -139,7 +122,7 @@ def test_adm_batch_statistics_are_checked_too(sets, common, tmp_path, capfd):
              mu_s=feats_s.mean(0), sigma_s=asym_s)
     for name, what in (("neg_ref.npz", "'sigma' is not positive semi-definite"),
                        ("asym_s_ref.npz", "'sigma_s' is not symmetric")):
-        line = _one_line_error(_cli(capfd, "compute", tmp_path / name, sets["gen"], "--metrics", "fid", *common))
+        line = one_line_error(cli_here(capfd, "compute", tmp_path / name, sets["gen"], "--metrics", "fid", *common))
         assert name in line and what in line, line
 
 
@@ -175,7 +158,7 @@ def test_merge_inputs_are_checked(tmp_path, capfd):
         arrays = dict(d, n=np.int64(40), sum=d["mu"] * 40, sum_outer=np.eye(2048))
         arrays.update(change)
         np.savez(tmp_path / name, **arrays)
-        line = _one_line_error(_cli(capfd, "stats", "--merge", tmp_path / name, tmp_path / name,
+        line = one_line_error(cli_here(capfd, "stats", "--merge", tmp_path / name, tmp_path / name,
                                     "-o", tmp_path / "m.npz"))
         assert name in line and why in line, line
     assert not (tmp_path / "m.npz").exists()
@@ -217,25 +200,25 @@ def test_merge_refuses_overlapping_shards_and_accepts_disjoint_sets(shard_stats,
                        ((f["a_1of2"], f["a_all"]), "overlapping parts of the same source"),
                        ((f["a_all"], f["renamed"]), "3 of the same images"),
                        ((f["a_1of2"], f["a_1of2"]), "overlapping parts")):
-        line = _one_line_error(_cli(capfd, "stats", "--merge", *pair, "-o", root / "x.npz"))
+        line = one_line_error(cli_here(capfd, "stats", "--merge", *pair, "-o", root / "x.npz"))
         assert what in line and "twice" in line, line
     assert not (root / "x.npz").exists()
     # two folders whose files share names but not content: disjoint, merged
-    out = _cli(capfd, "stats", "--merge", f["a_all"], f["b_all"], "-o", root / "ab.npz")
+    out = cli_here(capfd, "stats", "--merge", f["a_all"], f["b_all"], "-o", root / "ab.npz")
     assert out.returncode == 0, out.stderr
     with np.load(root / "ab.npz") as m:
         assert int(m["n"]) == 24 and m["content_sha256"].shape == (24, 32)
     # shards of one folder holding an image twice: disjoint parts, the copy counted as one run counts it
-    out = _cli(capfd, "stats", "--merge", f["dup_1of2"], f["dup_2of2"], "-o", root / "dup.npz")
+    out = cli_here(capfd, "stats", "--merge", f["dup_1of2"], f["dup_2of2"], "-o", root / "dup.npz")
     assert out.returncode == 0, out.stderr
     with np.load(root / "dup.npz") as m, np.load(f["dup_all"]) as whole:
         assert int(m["n"]) == int(whole["n"]) == 6
         np.testing.assert_allclose(m["sigma"], whole["sigma"], rtol=1e-9, atol=1e-12)
         assert m["slices"].tolist() == [[0, 3], [3, 6]]
     # a merged file merges on, and still refuses what it already holds
-    out = _cli(capfd, "stats", "--merge", f["a_1of2"], f["a_2of2"], "-o", root / "a12.npz")
+    out = cli_here(capfd, "stats", "--merge", f["a_1of2"], f["a_2of2"], "-o", root / "a12.npz")
     assert out.returncode == 0, out.stderr
-    line = _one_line_error(_cli(capfd, "stats", "--merge", root / "a12.npz", f["a_1of3"], "-o", root / "x.npz"))
+    line = one_line_error(cli_here(capfd, "stats", "--merge", root / "a12.npz", f["a_1of3"], "-o", root / "x.npz"))
     assert "overlapping parts" in line
 
 
@@ -245,7 +228,7 @@ def test_stats_files_without_content_hashes_are_not_merged(shard_stats, capfd, t
         with np.load(f["a_1of2"]) as z:
             old = {k: z[k] for k in z.files if k not in (key, "source_sha256", "slices", "source_count")}
         np.savez(tmp_path / "old.npz", **old)
-        line = _one_line_error(_cli(capfd, "stats", "--merge", tmp_path / "old.npz", f["a_2of2"],
+        line = one_line_error(cli_here(capfd, "stats", "--merge", tmp_path / "old.npz", f["a_2of2"],
                                     "-o", tmp_path / "x.npz"))
         assert "no per-image content hashes" in line and "recompute" in line
 
@@ -271,7 +254,7 @@ def test_merge_of_truncated_or_odd_files_is_one_line(shard_stats, tmp_path, capf
     np.savez(tmp_path / "n_frac.npz", **dict(arrays, n=np.float64(7.9)))
     for name, why in (("cut.npz", "cannot read stats file"), ("n_arr.npz", "one number"),
                       ("n_frac.npz", "whole number")):
-        line = _one_line_error(_cli(capfd, "stats", "--merge", tmp_path / name, f["a_2of2"],
+        line = one_line_error(cli_here(capfd, "stats", "--merge", tmp_path / name, f["a_2of2"],
                                     "-o", tmp_path / "x.npz"))
         assert name in line and why in line, line
 
@@ -295,7 +278,7 @@ def test_a_stats_file_as_generated_source_gives_fid_and_nulls_with_reasons(sets,
 def test_precision_recall_with_few_images_is_null_with_the_reason(sets, model_path, tmp_path, capfd, common):
     few = make_folder(tmp_path / "few", 3, seed=31, size=(32, 32))
     for extra in (("--metrics", "fid,kid,pr"), ("--suite", "adm")):
-        out = _cli(capfd, "compute", sets["ref"], few, *extra, *common)
+        out = cli_here(capfd, "compute", sets["ref"], few, *extra, *common)
         assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr[-3000:]
         r = json.loads(out.stdout)["results"][0]
         assert r["metrics"]["precision"] is None and r["metrics"]["recall"] is None
@@ -307,23 +290,23 @@ def test_precision_recall_with_few_images_is_null_with_the_reason(sets, model_pa
 def test_json_dash_is_stdout_and_other_dashes_are_refused(sets, common, tmp_path, capfd, monkeypatch):
     monkeypatch.chdir(tmp_path)
     ref_stats = _valid_stats(tmp_path / "ref.npz")
-    out = _cli(capfd, "compute", ref_stats, sets["gen"], "--metrics", "fid", "--json", "-", *common)
+    out = cli_here(capfd, "compute", ref_stats, sets["gen"], "--metrics", "fid", "--json", "-", *common)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["results"][0]["metrics"]["fid"] is not None
     assert not (tmp_path / "-").exists()
     for flag in ("--csv", "--per-image", "--pdf"):
-        line = _one_line_error(_cli(capfd, "compute", ref_stats, sets["gen"], flag, "-", *common))
+        line = one_line_error(cli_here(capfd, "compute", ref_stats, sets["gen"], flag, "-", *common))
         assert f"{flag} -" in line and "standard output" in line
-    assert "-o -" in _one_line_error(_cli(capfd, "stats", sets["gen"], "-o", "-", *common))
+    assert "-o -" in one_line_error(cli_here(capfd, "stats", sets["gen"], "-o", "-", *common))
     assert not (tmp_path / "-").exists() and not (tmp_path / "-.npz").exists()
 
 
 def test_stats_output_without_npz_gets_it_and_compute_reads_it(sets, common, tmp_path, capfd):
-    out = _cli(capfd, "stats", sets["ref"], "-o", tmp_path / "noext", *common)
+    out = cli_here(capfd, "stats", sets["ref"], "-o", tmp_path / "noext", *common)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "noext.npz").is_file() and not (tmp_path / "noext").exists()
     assert f"wrote {tmp_path / 'noext.npz'}" in out.stderr
-    out = _cli(capfd, "compute", tmp_path / "noext.npz", sets["gen"], "--metrics", "fid", *common)
+    out = cli_here(capfd, "compute", tmp_path / "noext.npz", sets["gen"], "--metrics", "fid", *common)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["results"][0]["metrics"]["fid"] is not None
 
@@ -335,7 +318,7 @@ def test_a_folder_given_as_weights_is_said_to_be_a_folder(tmp_path, capfd, model
     shutil.copy(model_path, model)
     for args in (("model", "build", "--weights", folder, "--out", tmp_path / "out.onnx"),
                  ("model", "add-is-head", "--weights", folder, "--model", model)):
-        line = _one_line_error(_cli(capfd, *args))
+        line = one_line_error(cli_here(capfd, *args))
         assert "is a folder" in line and "no such file" not in line, line
     assert not (tmp_path / "out.onnx").exists()
     assert model.read_bytes() == model_path.read_bytes()
@@ -344,7 +327,7 @@ def test_a_folder_given_as_weights_is_said_to_be_a_folder(tmp_path, capfd, model
 def test_weights_and_output_of_a_model_build_must_differ(tmp_path, capfd):
     weights = tmp_path / "pt_inception.pth"
     weights.write_bytes(b"not really weights")
-    line = _one_line_error(_cli(capfd, "model", "build", "--weights", weights, "--out", weights))
+    line = one_line_error(cli_here(capfd, "model", "build", "--weights", weights, "--out", weights))
     assert "must not overwrite" in line
     assert weights.read_bytes() == b"not really weights"
 

@@ -23,8 +23,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -33,6 +31,7 @@ import numpy as np
 
 from .posembed import dinov2_scale_factor, resized_pos_embed
 from .weights import FULL, MODEL_NAME, ViTSpec, load_dinov2_weights, sha256_file
+from ..common.files import atomic_write, provenance_path
 from ..errors import ModelBuildError
 
 BUILDER_VERSION = "1"  # bump when the graph changes
@@ -166,25 +165,6 @@ def make_dinov2_model(tensors: dict[str, np.ndarray], spec: ViTSpec, source_sha2
     return model
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the model is not a secret
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def provenance_path(model_path: Path) -> Path:
-    return Path(str(model_path) + ".json")
-
-
 def build_dinov2_model(weights: Path, out_path: Path, spec: ViTSpec = FULL,
                        progress: Progress | None = None) -> dict:
     """Verify weights, write the ONNX model at out_path and its provenance JSON beside it;
@@ -207,7 +187,7 @@ def build_dinov2_model(weights: Path, out_path: Path, spec: ViTSpec = FULL,
     ir_version = model.ir_version
     del model  # the serialized bytes are all we keep: the weights are large
     onnx.checker.check_model(data, full_check=True)  # also infers and checks shapes
-    _atomic_write(out_path, data)
+    atomic_write(out_path, data)
     prov = {
         "model": MODEL_NAME,
         "model_file": out_path.name,
@@ -234,7 +214,7 @@ def build_dinov2_model(weights: Path, out_path: Path, spec: ViTSpec = FULL,
         "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
             timespec="seconds"),
     }
-    _atomic_write(provenance_path(out_path), (json.dumps(prov, indent=2) + "\n").encode())
+    atomic_write(provenance_path(out_path), (json.dumps(prov, indent=2) + "\n").encode())
     say(f"Wrote {out_path} ({len(data) / 1e6:.1f} MB)")
     return prov
 
