@@ -17,13 +17,33 @@ def _isolated_user_dirs(tmp_path_factory):
     # caches and history go to temp folders, never to the developer's real ones
     os.environ["FID_STUDIO_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
     os.environ["FID_STUDIO_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    # find_model() gives the cheap stand-in (tests/fast_model.py) unless a test asks for
+    # the real network (the model_path fixture) or sets FID_STUDIO_MODEL itself
+    from tests.fast_model import write_fast_model
+    fast = write_fast_model(tmp_path_factory.mktemp("fast_model") / "fid_inception.onnx")
+    os.environ["FID_STUDIO_MODEL"] = str(fast)
     yield
 
 
 @pytest.fixture(scope="session")
-def model_path():
+def fast_model_path():
+    """The stand-in with the FID model's interface (tests/fast_model.py), for tests about
+    the plumbing; find_model() returns it during the tests."""
+    return Path(os.environ["FID_STUDIO_MODEL"])
+
+
+@pytest.fixture(scope="session")
+def inception_model_path():
+    """The real FID Inception model (built once), under a name that test modules running on
+    the stand-in (tests/fast_model.py) do not shadow."""
     from models.testing import ensure_test_model
     return ensure_test_model()
+
+
+@pytest.fixture(scope="session")
+def model_path(inception_model_path):
+    """The real FID Inception model, for tests about the network's numbers."""
+    return inception_model_path
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +71,29 @@ def is_model_path(model_path, stand_in_head_file, tmp_path_factory):
     add_is_head(out, stand_in_head_file, source="test stand-in",
                 expected_prefix=sha256_file(stand_in_head_file)[:8])
     return out
+
+
+PARITY = ROOT / "tests" / "fixtures" / "parity"
+
+
+@pytest.fixture(scope="session")
+def parity_cache(tmp_path_factory):
+    """One feature cache for every test that runs the 64 + 64 parity images, so each preset's
+    features are extracted once per session (the IS head model shares the body's entries)."""
+    return tmp_path_factory.mktemp("paritycache")
+
+
+@pytest.fixture(scope="session")
+def parity_runs(model_path, parity_cache):
+    """Each preset run once on the parity images with the real model: FID, KID (100
+    subsets), precision/recall/density/coverage, and sFID under the TF preset."""
+    from engine.features.presets import PRESETS
+    from engine.run.job import run
+    from engine.run.options import Options
+    runs = {}
+    for p in PRESETS:
+        metrics = ("fid", "kid", "pr") + (("sfid",) if p == "tensorflow" else ())
+        opts = Options(metrics=metrics, preset=p, device="cpu", kid_subsets=100)
+        runs[p] = run(PARITY / "ref", [PARITY / "gen"], opts, model_path=model_path,
+                      cache_root=parity_cache)
+    return runs

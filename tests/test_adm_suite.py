@@ -21,6 +21,7 @@ from engine.run import suites
 from engine.run.job import run
 from engine.run.options import ALL_METRICS, Options
 from imagegen import make_image
+from tests.fast_model import inference_model, model_path  # noqa: F401 (the cheap stand-in)
 
 N = 8
 

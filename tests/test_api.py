@@ -14,6 +14,7 @@ from PIL import Image
 import fid_studio
 from cli import main as cli_main
 from engine.outputs.training_log import TrainingLog
+from tests.fast_model import inference_model, model_path  # noqa: F401 (the cheap stand-in)
 
 METRICS = ("fid", "kid", "pr")
 

@@ -9,6 +9,7 @@ from engine.features.presets import get_preset
 from engine.inputs.sources import open_source
 from engine.run.options import Options
 from imagegen import make_folder
+from tests.fast_model import inference_model, model_path  # noqa: F401 (the cheap stand-in)
 
 
 def _entries(root):

@@ -6,6 +6,7 @@ import pytest
 from engine.run.job import run
 from engine.run.options import Options
 from imagegen import make_folder
+from tests.fast_model import inference_model, model_path  # noqa: F401 (the cheap stand-in)
 
 CLASSES = {"reds": 0, "greens": 90, "blues": 180}
 

@@ -6,6 +6,7 @@ import sys
 
 from conftest import ROOT
 from imagegen import make_folder
+from tests.fast_model import inference_model, model_path  # noqa: F401 (the cheap stand-in)
 
 KEYS = {"version", "preset", "device", "seed", "model", "reference", "results"}
 METRIC_KEYS = {"fid", "kid_mean", "kid_std", "is_mean", "is_std", "precision", "recall", "density",

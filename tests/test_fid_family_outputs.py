@@ -13,6 +13,7 @@ from imagegen import make_folder
 
 from engine.outputs.history import History
 from engine.run.result import RunResult, SourceResult, empty_metrics
+from tests.fast_model import inference_model, model_path  # noqa: F401 (the cheap stand-in)
 
 NEW_KEYS = ("sfid", "fid_inf", "fid_ci_low", "fid_ci_high")
 

@@ -10,6 +10,7 @@ from test_gui_support import make_window
 
 import fid_studio
 from engine.api.scores import Scores
+from tests.fast_model import inference_model, model_path  # noqa: F401 (the cheap stand-in)
 
 N_STEPS = 40
 

@@ -67,8 +67,8 @@ def test_metric_on_torch_fidelitys_own_logits(name):
 
 
 @pytest.fixture(scope="module")
-def tf_preset_runs(is_model_path, tmp_path_factory):
-    cache = tmp_path_factory.mktemp("iscache")
+def tf_preset_runs(is_model_path, parity_cache):
+    cache = parity_cache  # the body's pool3 features are shared with the parity runs
     opts = Options(metrics=("is",), preset="tensorflow", device="cpu")
     return {name: run(PARITY / "ref", [PARITY / name], opts, model_path=is_model_path,
                       cache_root=cache).results[0]
@@ -119,19 +119,19 @@ def test_split_conventions_are_checked():
     assert Options(is_splits="adm").to_dict()["is_splits"] == "adm"
 
 
-def test_adm_convention_is_recorded_in_the_result(is_model_path, tmp_path):
+def test_adm_convention_is_recorded_in_the_result(is_model_path, parity_cache):
     opts = Options(metrics=("is",), preset="tensorflow", device="cpu", is_splits="adm")
     res = run(PARITY / "ref", [PARITY / "gen"], opts, model_path=is_model_path,
-              cache_root=tmp_path).results[0]
+              cache_root=parity_cache).results[0]
     assert res.extras["is_splits"] == "adm" and res.extras["is_split_sizes"] == [64]
     assert res.metrics["is_std"] == 0.0 and any("one split" in w for w in res.warnings)
     logits = np.load(PARITY / "is_logits.npz")["gen_logits_unbiased"]
     assert res.metrics["is_mean"] == pytest.approx(_oracle_adm(logits)[0], rel=1e-5)
 
 
-def test_without_head_is_is_null_with_the_way_to_enable_it(model_path, tmp_path):
+def test_without_head_is_is_null_with_the_way_to_enable_it(model_path, parity_cache):
     res = run(PARITY / "ref", [PARITY / "gen"], Options(metrics=("is",), device="cpu"),
-              model_path=model_path, cache_root=tmp_path).results[0]
+              model_path=model_path, cache_root=parity_cache).results[0]
     assert res.metrics["is_mean"] is None and res.metrics["is_std"] is None
     assert any("model add-is-head" in w for w in res.warnings)
 

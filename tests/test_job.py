@@ -13,6 +13,7 @@ from engine.run.events import Progress
 from engine.run.job import run
 from engine.run.options import Options
 from imagegen import make_folder
+from tests.fast_model import inference_model, model_path  # noqa: F401 (the cheap stand-in)
 
 
 @pytest.fixture(scope="module")

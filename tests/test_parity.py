@@ -12,10 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.run.job import run
 from engine.metrics import fid as fid_metric
 from engine.metrics import kid, prdc
-from engine.run.options import Options
 from engine.features.presets import PRESETS, reference_resize
 
 PARITY = Path(__file__).parent / "fixtures" / "parity"
@@ -34,12 +32,9 @@ def test_preprocessing_equals_reference_resizer(preset):
 
 
 @pytest.fixture(scope="module")
-def runs(model_path, tmp_path_factory):
-    cache = tmp_path_factory.mktemp("paritycache")
-    return {p: run(PARITY / "ref", [PARITY / "gen"], Options(metrics=("fid", "kid", "pr"), preset=p,
-                                                             device="cpu", kid_subsets=100),
-                   cache_root=cache)
-            for p in PRESETS}
+def runs(parity_runs):
+    # conftest.parity_runs: each preset run once per session
+    return parity_runs
 
 
 @pytest.mark.parametrize("preset", list(PRESETS))

@@ -20,6 +20,7 @@ from engine.per_image.table import CSV_COLUMNS, to_csv_text
 from engine.run.job import run
 from engine.run.options import Options
 from imagegen import make_folder, make_image
+from tests.fast_model import inference_model, model_path  # noqa: F401 (the cheap stand-in)
 
 
 def oracle(real, fake, k=3, eps=per_image.EPS):
@@ -118,10 +119,11 @@ def known_sets(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def known_result(known_sets, model_path):
+def known_result(known_sets, inception_model_path):
+    # realism ranks are about the network's features: the real Inception model
     ref, gen = known_sets
     return run(ref, [gen], Options(metrics=("fid", "pr"), per_image=True, batch_size=8, workers=2,
-                                   use_cache=False, device="cpu"))
+                                   use_cache=False, device="cpu"), model_path=inception_model_path)
 
 
 def test_exact_copies_are_flagged_with_their_reference_file(known_result):
@@ -152,7 +154,7 @@ def test_noised_images_rank_least_realistic(known_result):
 def test_per_image_rows_identical_across_batch_size_and_workers(known_sets, known_result):
     ref, gen = known_sets
     other = run(ref, [gen], Options(metrics=("fid",), per_image=True, batch_size=3, workers=1,
-                                    use_cache=False, device="cpu"))
+                                    use_cache=False, device="cpu"), model_path=known_result.model["path"])
     assert to_csv_text([other.results[0].per_image]) == to_csv_text([known_result.results[0].per_image])
 
 

@@ -6,6 +6,7 @@ from engine.features.pipeline import extract
 from engine.features.presets import get_preset
 from engine.inputs.sources import open_source
 from engine.run.options import Options
+from tests.fast_model import inference_model, model_path  # noqa: F401 (the cheap stand-in)
 
 
 def test_process_decode_equals_thread_decode(tmp_path, inference_model):

@@ -16,6 +16,7 @@ from engine.run.events import Progress
 from engine.run.job import run
 from engine.run.options import Options
 from imagegen import make_folder
+from tests.fast_model import inference_model, model_path  # noqa: F401 (the cheap stand-in)
 
 ROOT = Path(__file__).resolve().parents[1]
 # Ray Data warns about its own deprecated context fields when it copies the context

@@ -14,6 +14,7 @@ import pytest
 
 from imagegen import make_folder
 from raycluster import kill_node, start_head
+from tests.fast_model import inference_model, model_path  # noqa: F401 (the cheap stand-in)
 
 ROOT = Path(__file__).resolve().parents[1]
 

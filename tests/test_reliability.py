@@ -26,6 +26,7 @@ from engine.inputs.sources import ENCRYPTED_REASON, UNSAFE_PATH_REASON, open_sou
 from engine.run.job import run
 from engine.run.options import Options
 from imagegen import make_folder, make_image
+from tests.fast_model import inference_model, model_path  # noqa: F401 (the cheap stand-in)
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 needs_permissions = pytest.mark.skipif(IS_ROOT, reason="permission bits do not bind root")

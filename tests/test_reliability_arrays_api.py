@@ -23,6 +23,7 @@ from engine.inputs.decode import reader_for
 from engine.inputs.sources import open_source
 from engine.run.options import Options
 from imagegen import make_image
+from tests.fast_model import inference_model, model_path  # noqa: F401 (the cheap stand-in)
 
 
 def _images(n, seed=0, size=(40, 36)):

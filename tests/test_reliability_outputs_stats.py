@@ -16,6 +16,7 @@ from engine.run import suites
 from engine.run.job import run
 from engine.run.options import Options
 from imagegen import make_folder
+from tests.fast_model import inference_model, model_path  # noqa: F401 (the cheap stand-in)
 
 
 

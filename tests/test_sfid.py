@@ -32,9 +32,10 @@ def _opts(*metrics):
 @pytest.fixture(scope="module")
 def cached_runs(model_path, tmp_path_factory):
     """FID only (an entry without sFID moments), then FID + sFID (that entry is rebuilt),
-    then FID + sFID again (served from the cache)."""
-    cache = tmp_path_factory.mktemp("sfidcache")
-    return [run(PARITY / "ref", [PARITY / "gen"], _opts(*m), cache_root=cache)
+    then FID + sFID again (served from the cache), on small made folders."""
+    root = tmp_path_factory.mktemp("sfidcache")
+    ref, gen = make_folder(root / "r", 6, seed=11), make_folder(root / "g", 6, seed=12)
+    return [run(ref, [gen], _opts(*m), cache_root=root / "cache")
             for m in (("fid",), ("fid", "sfid"), ("fid", "sfid"))]
 
 
@@ -54,8 +55,8 @@ def test_spatial_features_equal_the_torchscript_network(inference_model):
     assert "mixed_6_conv" not in inference_model.run_outputs(batch[:1])
 
 
-def test_sfid_equals_the_reference(cached_runs):
-    m = cached_runs[1].results[0].metrics
+def test_sfid_equals_the_reference(parity_runs):
+    m = parity_runs["tensorflow"].results[0].metrics  # conftest: FID + sFID, TF preset
     rel = abs(m["sfid"] - REF["sfid"]) / REF["sfid"]
     assert rel <= 1e-5, f"sFID {m['sfid']} vs reference {REF['sfid']} (rel {rel:.2e})"
     assert abs(m["fid"] - FID_REF) / FID_REF <= 1e-5
