@@ -192,11 +192,13 @@ def cmd_model(args) -> int:
             print("no model built yet; run `python main.py model build`")
             return 1
         prov = models.provenance_path(path)
-        print(json.dumps({"path": str(path), "provenance": json.loads(prov.read_text()) if prov.exists() else None},
-                         indent=2))
+        print(json.dumps({"path": str(path), "provenance": json.loads(prov.read_text()) if prov.exists() else None,
+                          "added": _added_networks()}, indent=2))
         return 0
     if args.model_command == "add-is-head":
         return _add_is_head(args)
+    if args.model_command == "add":
+        return _add_network(args)
     out = args.out or (models.user_model_path() if args.weights else models.DEFAULT_MODEL_PATH)
     if args.weights is not None:
         from models.errors import check_weights_file
@@ -207,8 +209,23 @@ def cmd_model(args) -> int:
     return 0
 
 
-def _add_is_head(args) -> int:
-    from models.inception.enable_is import enable_is
+def _added_networks() -> dict:
+    """Each network `model add` can add: where its model is and the weights' SHA-256, or null."""
+    from models import registry
+    from models.common.files import read_provenance
+    from models.paths import find_model
+    out = {}
+    for name in registry.addable():
+        path = find_model(registry.NETWORKS[name].file_name)
+        prov = read_provenance(path) if path else {}
+        out[name] = None if path is None else {
+            "path": str(path), "weights_sha256": prov.get("source_sha256"),
+            "weights_source": prov.get("source"), "model_sha256": prov.get("model_sha256")}
+    return out
+
+
+def _download_progress():
+    """A progress callback printing every tenth of the file on stderr."""
     state = {"shown": -1}
 
     def progress(done, total):
@@ -216,8 +233,27 @@ def _add_is_head(args) -> int:
         if total and pct // 10 != state["shown"]:
             state["shown"] = pct // 10
             print(f"  {done / 1e6:.1f} / {total / 1e6:.1f} MB", file=sys.stderr)
+    return progress
 
-    prov = enable_is(args.model, weights=args.head_weights, progress=progress,
+
+def _add_network(args) -> int:
+    from models import registry
+    if args.network not in registry.addable():
+        raise FidStudioError(f"unknown network {args.network!r} for `model add`; can be added: "
+                             f"{', '.join(registry.addable())}")
+    if args.download == (args.add_weights is not None):
+        raise FidStudioError(f"model add {args.network}: give either --download or --weights FILE "
+                             f"({'not both' if args.download else 'one of them'})")
+    enable = registry.enabler(args.network)
+    prov = enable(weights=args.add_weights, progress=_download_progress(),
+                  say=lambda msg: print(msg, file=sys.stderr))
+    print(json.dumps(prov, indent=2))
+    return 0
+
+
+def _add_is_head(args) -> int:
+    from models.inception.enable_is import enable_is
+    prov = enable_is(args.model, weights=args.head_weights, progress=_download_progress(),
                      say=lambda msg: print(msg, file=sys.stderr))
     print(json.dumps(prov, indent=2))
     return 0

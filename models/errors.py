@@ -33,12 +33,29 @@ class DownloadCancelled(ModelBuildError):
     """The user cancelled a download; nothing was kept."""
 
 
-def check_weights_file(path) -> None:
-    """A weights file the user named must be a file: a folder is said to be a folder (opening it
-    would only say 'no such file' or 'is a directory')."""
+def check_weights_file(path, expected: str = "pt_inception-2015-12-05-6726825d.pth", *,
+                       size_range: tuple[int, int] | None = None, flag: str = "--weights") -> None:
+    """The checks a weights file the user named must pass before it is hashed or read, each
+    refusal one ModelBuildError line: it exists, is a file (a folder is said to be a folder:
+    opening it would only say 'no such file' or 'is a directory'), can be read, and, with
+    ``size_range`` (lowest, highest bytes), has a plausible size. ``expected`` names the file
+    the user should give."""
     import os
     if os.path.isdir(path):
-        raise ModelBuildError(f"--weights {path} is a folder, not a weights file: give the path of "
-                              "the .pth file itself (pt_inception-2015-12-05-6726825d.pth)")
+        raise ModelBuildError(f"{flag} {path} is a folder, not a weights file: give the path of "
+                              f"the .pth file itself ({expected})")
     if not os.path.isfile(path):
-        raise ModelBuildError(f"--weights: no such file {path}")
+        raise ModelBuildError(f"{flag}: no such file {path}")
+    try:
+        with open(path, "rb") as f:
+            f.read(1)
+    except OSError as exc:
+        raise ModelBuildError(f"{flag}: cannot read {path} ({exc.strerror or exc})") from None
+    if size_range is not None:
+        lo, hi = size_range
+        size = os.path.getsize(path)
+        if not lo <= size <= hi:
+            hint = "truncated (an interrupted download?)" if size < lo else "too large"
+            raise WeightsFormatError(
+                f"{os.path.basename(path)} is {size:,} bytes; {expected} takes {lo:,}–{hi:,} "
+                f"bytes: the file is {hint} or not those weights")

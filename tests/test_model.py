@@ -329,7 +329,7 @@ def test_registry_names_each_networks_package_and_file():
     for name, network in registry.NETWORKS.items():
         assert network.name == name and network.package.startswith("models.")
         assert callable(registry.builder(name))
-    with pytest.raises(ValueError, match="unknown network 'nope'; known: fid_inception"):
+    with pytest.raises(ValueError, match="unknown network 'nope'; known: fid_inception, dinov2-vitl14"):
         registry.builder("nope")
 
 

@@ -353,3 +353,22 @@ def read_tensors(path: Path) -> dict[str, np.ndarray]:
         if is_script:
             return flatten_module(load_torchscript(path))
     return load_state_dict(path)
+
+
+def state_dict_layout(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Key -> (shape, stored dtype) of a ``torch.save`` zip-format state dict, read from its
+    pickle alone: no tensor data is read, so it is cheap for a file of any size (and works on
+    a file whose data is damaged). WeightsFormatError for anything else."""
+    path = Path(path)
+    if not zipfile.is_zipfile(path):
+        raise WeightsFormatError(f"{path.name} is not a torch.save zip file")
+    zf, prefix = _open_zip(path)
+    with zf:
+        obj = _unpickle(zf.read(prefix + "data.pkl"), torchscript=False,
+                        where=f"{path.name}:data.pkl")
+    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not all(
+            isinstance(k, str) and isinstance(v, _TensorRef) for k, v in obj.items()):
+        raise WeightsFormatError(f"{path.name} does not hold a plain state dict of tensors")
+    return {k: (tuple(int(n) for n in v.size), v.storage.dtype) for k, v in obj.items()}

@@ -165,15 +165,17 @@ def _verify_dtypes_on_disk(path: Path, name: str) -> None:
                 "float32; a converted copy is not accepted).")
 
 
-def load_dinov2_weights(path: Path, spec: ViTSpec = FULL) -> dict[str, np.ndarray]:
+def load_dinov2_weights(path: Path, spec: ViTSpec = FULL,
+                        name: str | None = None) -> dict[str, np.ndarray]:
     """Read and verify a DINOv2 ViT-L/14 state dict; return its tensors by key.
 
     Refuses (WeightsFormatError) a file of implausible size before reading it, a file the
     restricted reader cannot parse (truncated, corrupted, not a state dict), and any
-    departure from expected_layout(spec) (see verify_tensors).
+    departure from expected_layout(spec) (see verify_tensors). ``name`` is how messages call
+    the file (default: its file name).
     """
     path = Path(path)
-    name = path.name
+    name = name or path.name
     if not path.is_file():
         raise WeightsFormatError(f"weights file not found: {path}")
     lo, hi = plausible_size_range(spec)

@@ -1,0 +1,72 @@
+"""One call behind ``model add dinov2-vitl14`` and the app's "Enable FD-DINOv2…": obtain the
+weights (a given file, or Meta's official download), verify them tensor by tensor, build the
+model into the user's data folder.
+
+* Download: ``OFFICIAL_WEIGHTS`` (no SHA-256 is published for it) through the common
+  downloader into ``paths.download_dir()``: proxy, timeout, resume after a cut connection,
+  web-page detection; the complete ``.part`` is verified (verify.py) before it is moved into
+  place, a refused one deleted. Cancel keeps nothing.
+* After a successful build the downloaded ``.pth`` (1.2 GB) is deleted: its tensors now live
+  in the model. If the build fails it is kept, so a retry finds it verified and downloads
+  nothing.
+* The weights' SHA-256 is said and recorded in the provenance (``source_sha256``), so two labs
+  can compare the files they used.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from ..common import download as downloader
+from ..errors import DownloadCancelled, check_weights_file
+from ..paths import download_dir
+from .build import build, check_output, default_model_path
+from .verify import verify_weights_file
+from .weights import FULL, WEIGHTS_FILE, WEIGHTS_URL, ViTSpec, plausible_size_range
+
+OFFICIAL_WEIGHTS = downloader.RemoteFile(
+    WEIGHTS_URL, WEIGHTS_FILE, None, approx_mb=round(plausible_size_range(FULL)[0] / 1e6))
+
+
+def enable_dinov2(*, weights: Path | None = None, source: downloader.RemoteFile | None = None,
+                  progress: downloader.Progress | None = None,
+                  cancelled: Callable[[], bool] = lambda: False,
+                  say: Callable[[str], None] | None = None, out_path: Path | None = None,
+                  spec: ViTSpec = FULL) -> dict:
+    """Build the DINOv2 ViT-L/14 model from ``weights`` (a local .pth) or, when None, from a
+    download of ``source`` (default OFFICIAL_WEIGHTS). Returns the model's provenance with
+    ``model_path`` added. ``spec`` is for tests (reduced-depth stand-ins); the app uses FULL.
+
+    Raises a models.errors.ModelBuildError (one line) for every refusal: a missing, unreadable,
+    truncated, corrupted or wrong-architecture file, a network error, a cancel
+    (DownloadCancelled)."""
+    say = say or (lambda msg: None)
+    out_path = check_output(out_path if out_path is not None else default_model_path())
+    downloaded = weights is None
+    if downloaded:
+        source = source or OFFICIAL_WEIGHTS
+        say(f"Downloading {source.url} (about {source.approx_mb:,} MB) into {download_dir()}")
+
+        def verify(part: Path) -> None:
+            say(f"Checking the downloaded {source.file_name} tensor by tensor")
+            verify_weights_file(part, spec, name=f"the downloaded {source.file_name}")
+
+        weights = downloader.download(source, download_dir(), progress=progress,
+                                      cancelled=cancelled, verify=verify)
+        origin = source.url
+    else:
+        weights = Path(weights)
+        check_weights_file(weights, WEIGHTS_FILE)
+        origin = f"file {weights.resolve()}"
+    if cancelled():
+        if downloaded:
+            weights.unlink(missing_ok=True)
+        raise DownloadCancelled("cancelled; nothing was kept")
+    say(f"Building {out_path.name} from {weights.name}")
+    prov = build(out_path, weights=weights, source=origin, spec=spec, progress=say)
+    if downloaded:
+        weights.unlink(missing_ok=True)  # its tensors now live in the model
+        say(f"Deleted the downloaded {weights.name}")
+    say(f"Weights SHA-256: {prov['source_sha256']}")
+    say(f"FD-DINOv2 enabled: {out_path}")
+    return dict(prov, model_path=str(out_path))
