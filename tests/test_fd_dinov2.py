@@ -217,3 +217,22 @@ def test_cli_flags_and_the_fatal_error_without_model(folders, dgm_run, edm2_run,
     assert metrics["fd_dinov2"] == edm2_run.results[0].metrics["fd_dinov2"]
     assert metrics["fid"] == dgm_run.results[0].metrics["fid"]
     assert data["spaces"]["dinov2"]["convention"] == "edm2"
+
+
+def test_decode_processes_feed_every_space_the_same_inputs(folders):
+    """The process pool's shared ring carries one preprocessed array per space, bit for bit
+    what the threads make."""
+    from contextlib import closing
+    from engine.features.process_pool import ordered_decode
+    from engine.inputs.decode import reader_for
+    src = open_source(folders[1])
+    targets = [("inception", "clean"), ("dinov2", "edm2")]
+    prepares = [SPACES[s].convention(c).prepare for s, c in targets]
+    read = reader_for(src)
+    with closing(ordered_decode(src, targets, workers=1, depth=2)) as items:
+        got = list(items)
+    assert [d.name for d, _ in got] == list(src.files)
+    for (decoded, xs), name in zip(got, src.files):
+        want = [p(read(name).array) for p in prepares]
+        assert [x.shape for x in xs] == [(3, 299, 299), (3, 224, 224)]
+        assert all(np.array_equal(x, w) for x, w in zip(xs, want))
