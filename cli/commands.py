@@ -88,7 +88,7 @@ def cmd_compute(args) -> int:
         except ImportError as exc:
             raise FidStudioError(f"--pdf needs the GUI libraries (PySide6): {exc}") from None
     cancel = CancelToken()
-    model_path = _model_or_build(args.model) if opts.wants_features else args.model
+    model_path = _model_or_build(args.model) if "inception" in opts.spaces_needed() else args.model
     try:
         result = run(args.reference, args.generated, opts, on_event=StderrProgress(),
                      cancel=cancel, model_path=model_path, val_path=args.val)

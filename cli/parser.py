@@ -8,6 +8,7 @@ from pathlib import Path
 from engine import APP_NAME, __version__
 from engine.errors import OptionError
 from engine.features.presets import PRESETS
+from engine.features.spaces import SPACES
 from engine.run import suites
 from engine.run.options import ALL_METRICS, DEVICES, EXECUTORS, PRECISIONS, Options
 from engine.run.suites import SUITES
@@ -27,6 +28,8 @@ def _options_from(args) -> Options:
                    fid_inf_points=getattr(args, "fid_inf_points", 15),
                    is_splits=getattr(args, "is_splits", "ttur"),
                    per_image=getattr(args, "per_image", None) is not None,
+                   feature_space=getattr(args, "feature_space", "inception"),
+                   dinov2_convention=getattr(args, "dinov2_convention", "dgm-eval"),
                    live_fid_budget=0.02)  # no live plot here: the progress line needs few updates
     return suites.apply(suite, opts) if suite else opts
 
@@ -76,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bootstrap resamples for the FID interval (--metrics fid_ci; default 50)")
     c.add_argument("--fid-inf-points", type=int, default=15,
                    help="subset sizes fitted for FID∞ (--metrics fid_inf; default 15)")
+    c.add_argument("--feature-space", default="inception", choices=list(SPACES),
+                   help="the features of KID, precision/recall, density/coverage and the per-image "
+                   "scores (default inception; FID, sFID, IS and GAN-train/test stay Inception's)")
+    c.add_argument("--dinov2-convention", default=SPACES["dinov2"].default_convention,
+                   choices=list(SPACES["dinov2"].conventions),
+                   help="DINOv2 preprocessing (fd_dinov2, --feature-space dinov2): " + "; ".join(
+                       f"{k} = {v.equals}" for k, v in SPACES["dinov2"].conventions.items()))
     c.add_argument("--val", type=Path, help="real validation folder with class sub-folders (GAN-train/test; "
                    "default: a seeded 80/20 split of the reference)")
     c.add_argument("--json", type=Path, help="also write the JSON result here")

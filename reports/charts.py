@@ -298,6 +298,9 @@ def charts_for(result) -> list[tuple[str, QImage]]:
     chosen = result.options.get("metrics", [])
     if "fid" in chosen or "fid_ci" in chosen:
         out.append(("FID over checkpoints", sweep_chart(result)))
+    if "fd_dinov2" in chosen:
+        out.append(("FD_DINOv2 over checkpoints", sweep_chart(result, "fd_dinov2", "FD_DINOv2 over checkpoints",
+                                                             "FD_DINOv2 (lower is better)")))
     if "kid" in chosen:
         out.append(("KID over checkpoints", sweep_chart(result, "kid_mean", "KID over checkpoints",
                                                        "KID (lower is better)")))

@@ -106,6 +106,9 @@ COLUMNS = (
            "FID extrapolated to infinitely many generated images (Chong & Forsyth 2020)"),
     Column("sfid", "sFID", ("sfid",), _m("sfid"), _num(".3f"),
            "spatial FID on mixed_6 features, as the ADM evaluator (lower is better)"),
+    Column("fd_dinov2", "FD_DINOv2", ("fd_dinov2",), _m("fd_dinov2"), _num(".3f"),
+           "Fréchet distance in DINOv2 ViT-L/14 feature space (the CLS token), lower is better; "
+           "the convention (dgm-eval or edm2) is in the settings"),
     Column("kid", "KID", ("kid",), lambda r: (r.metrics.get("kid_mean"), r.metrics.get("kid_std"),
                                               bool(r.extras.get("kid_single_subset"))),
            _kid, "Kernel Inception Distance, mean ± std over subsets (lower is better)"),
@@ -138,11 +141,27 @@ def chosen_metrics(result) -> tuple:
     return tuple(result.options.get("metrics", ()))
 
 
+# columns whose numbers come from the run's feature space (option feature_space)
+SPACE_COLUMNS = ("kid", "precision", "recall", "density", "coverage")
+
+
 def columns_for(result, with_warnings: bool = True) -> list[Column]:
-    """The columns that make sense for this run: fixed ones + the metrics it asked for."""
+    """The columns that make sense for this run: fixed ones + the metrics it asked for. In a
+    run whose feature space is not Inception, the space's columns say so in their heading
+    (a DINOv2 number never stands under an Inception heading)."""
+    import dataclasses
+    from engine.features.spaces import SPACES
     chosen = set(chosen_metrics(result))
-    return [c for c in COLUMNS if (not c.metric or chosen & set(c.metric))
-            and (with_warnings or c.key != "warnings")]
+    space = SPACES.get(result.options.get("feature_space") or "inception")
+    out = []
+    for c in COLUMNS:
+        if not ((not c.metric or chosen & set(c.metric)) and (with_warnings or c.key != "warnings")):
+            continue
+        if space is not None and space.name != "inception" and c.key in SPACE_COLUMNS:
+            c = dataclasses.replace(c, header=f"{c.header} ({space.label})",
+                                    tip=f"{c.tip}; computed in {space.label} feature space")
+        out.append(c)
+    return out
 
 
 def cell(column: Column, source_result) -> tuple[str, object, str]:
@@ -179,6 +198,24 @@ def best_index(result, key: str = "fid") -> int | None:
     return min(values)[1] if values else None
 
 
+def _space_rows(result) -> list[tuple[str, str]]:
+    """The feature space of KID / precision-recall and, per non-Inception space, its
+    convention and the SHA-256 of the weights its model was built from."""
+    from engine.features.spaces import SPACES
+    rows = []
+    chosen = result.options.get("feature_space") or "inception"
+    if chosen != "inception":
+        rows.append(("Feature space", f"{chosen}: KID, precision/recall, density/coverage and "
+                                      "per-image scores (FID stays Inception's)"))
+    for name, rec in (getattr(result, "spaces", None) or {}).items():
+        if name == "inception" or name not in SPACES:
+            continue
+        label = SPACES[name].label
+        rows.append((f"{label} convention", f"{rec.get('convention')} — equals {rec.get('equals')}"))
+        rows.append((f"{label} weights SHA-256", rec.get("weights_sha256") or rec.get("unavailable") or DASH))
+    return rows
+
+
 def format_created(created: str) -> str:
     """ISO timestamp (UTC) -> local time, readable: '2026-11-25 13:52:42 CET'."""
     import datetime as dt
@@ -200,6 +237,7 @@ def settings_rows(result) -> list[tuple[str, str]]:
     rows = [("Reference", f"{result.reference['path']} ({result.reference['n_images']:,} images)"),
             ("Metrics", ", ".join(METRICS[m].label for m in opts.get("metrics", []) if m in METRICS)),
             ("Preset", f"{result.preset}" + (f" — equals {preset.equals}" if preset else "")),
+            *_space_rows(result),
             ("Model", model.get("path", "none (paired metrics only)")),
             ("Model SHA-256", model.get("sha256", DASH)),
             ("Device", result.device_line or result.device),

@@ -97,3 +97,18 @@ def parity_runs(model_path, parity_cache):
         runs[p] = run(PARITY / "ref", [PARITY / "gen"], opts, model_path=model_path,
                       cache_root=parity_cache)
     return runs
+
+
+@pytest.fixture(scope="session")
+def dinov2_model_path(tmp_path_factory):
+    """The 2-block DINOv2 stand-in (models/dinov2/standin.py, same widths as ViT-L/14), built
+    once per session with its provenance beside it (the weights' SHA-256 in source_sha256)."""
+    from models.dinov2.graph import build_dinov2_model
+    from models.dinov2.standin import write_standin
+    from models.dinov2.weights import ViTSpec
+    d = tmp_path_factory.mktemp("dinov2_model")
+    weights = write_standin(d / "dinov2_standin_d2.pth", depth=2)
+    out = d / "dinov2_vitl14.onnx"
+    build_dinov2_model(weights, out, spec=ViTSpec(depth=2))
+    weights.unlink()    # the model and its provenance are all a run needs
+    return out

@@ -73,18 +73,62 @@ class DeviceChoice:
     line: str          # one human sentence: which provider runs and why
 
 
+def open_session(path, device: str = "auto", threads: int = 0, precision: str = "fp32",
+                 build_hint: str = "python main.py model build"):
+    """(ONNX Runtime session, DeviceChoice) for any model file: CUDA with the explicit provider
+    options when available and asked for, else CPU, with ORT's own logging silenced. Every
+    network (Inception, DINOv2, ...) opens its session here, so all run alike."""
+    import onnxruntime as ort
+
+    ort.set_default_logger_severity(4)
+    so = ort.SessionOptions()
+    so.log_severity_level = 4
+    if threads:
+        so.intra_op_num_threads = threads
+    available = ort.get_available_providers()
+    session, choice = None, None
+    if device in ("auto", "cuda"):
+        if CUDA in available:
+            _preload_pip_cuda(ort)
+            try:
+                session = ort.InferenceSession(str(path), so,
+                                               providers=[(CUDA, cuda_provider_options(precision)), CPU])
+            except Exception as exc:  # ORT raises its own error types for provider failures
+                session = None
+                cuda_error = str(exc).splitlines()[0]
+            else:
+                cuda_error = None
+            if session is not None and session.get_providers()[0] == CUDA:
+                choice = DeviceChoice("cuda", f"Running on CUDA ({_gpu_name()})")
+            else:
+                reason = cuda_error or _cuda_missing_reason()
+                session = None
+        else:
+            reason = "this onnxruntime build has no CUDA provider"
+        if choice is None and device == "cuda":
+            raise DeviceError(f"CUDA was requested but cannot be used: {reason}. "
+                              "Choose device 'auto' or 'cpu'.")
+    if choice is None:
+        try:
+            session = ort.InferenceSession(str(path), so, providers=[CPU])
+        except Exception as exc:
+            raise ModelError(f"cannot load model {path}: {str(exc).splitlines()[0]}. "
+                             f"Rebuild it with `{build_hint}`.") from None
+        why = "as requested" if device == "cpu" else f"CUDA unavailable: {reason}"
+        choice = DeviceChoice("cpu", f"Running on CPU ({why})")
+    return session, choice
+
+
 class InferenceModel:
     """Wraps an ORT session; ``run`` maps a normalised NCHW batch to (features, logits|None)."""
 
     def __init__(self, path, device: str = "auto", threads: int = 0, precision: str = "fp32",
-                 io_binding: bool | None = None):
-        import onnxruntime as ort
-
+                 io_binding: bool | None = None, build_hint: str = "python main.py model build"):
         if precision not in PRECISIONS:
             raise ModelError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
         self.path = Path(path)
         if not self.path.is_file():
-            raise ModelError(f"model file not found: {self.path}. Build it with `python main.py model build`.")
+            raise ModelError(f"model file not found: {self.path}. Build it with `{build_hint}`.")
         self.precision = precision
         self.fp32_sha256 = file_sha256(self.path)
         if precision == "fp16":
@@ -93,43 +137,8 @@ class InferenceModel:
                 self.path = fp16_model_for(self.path)
             except (OSError, ValueError) as exc:
                 raise ModelError(f"cannot build the fp16 model: {exc}") from None
-        ort.set_default_logger_severity(4)
-        so = ort.SessionOptions()
-        so.log_severity_level = 4
-        if threads:
-            so.intra_op_num_threads = threads
         self.sha256 = file_sha256(self.path)
-        available = ort.get_available_providers()
-        session, choice = None, None
-        if device in ("auto", "cuda"):
-            if CUDA in available:
-                _preload_pip_cuda(ort)
-                try:
-                    session = ort.InferenceSession(str(self.path), so,
-                                                   providers=[(CUDA, cuda_provider_options(precision)), CPU])
-                except Exception as exc:  # ORT raises its own error types for provider failures
-                    session = None
-                    cuda_error = str(exc).splitlines()[0]
-                else:
-                    cuda_error = None
-                if session is not None and session.get_providers()[0] == CUDA:
-                    choice = DeviceChoice("cuda", f"Running on CUDA ({_gpu_name()})")
-                else:
-                    reason = cuda_error or _cuda_missing_reason()
-                    session = None
-            else:
-                reason = "this onnxruntime build has no CUDA provider"
-            if choice is None and device == "cuda":
-                raise DeviceError(f"CUDA was requested but cannot be used: {reason}. "
-                                  "Choose device 'auto' or 'cpu'.")
-        if choice is None:
-            try:
-                session = ort.InferenceSession(str(self.path), so, providers=[CPU])
-            except Exception as exc:
-                raise ModelError(f"cannot load model {self.path}: {str(exc).splitlines()[0]}. "
-                                 "Rebuild it with `python main.py model build`.") from None
-            why = "as requested" if device == "cpu" else f"CUDA unavailable: {reason}"
-            choice = DeviceChoice("cpu", f"Running on CPU ({why})")
+        session, choice = open_session(self.path, device, threads, precision, build_hint)
         self.session = session
         self.device = choice
         self.input_name = session.get_inputs()[0].name

@@ -4,8 +4,8 @@ The thread pool is the default: Pillow and the sparse resize release the GIL for
 work (bench/decode_scaling.py), enough for a few cores. On a many-core GPU host the remaining
 ~10% caps threads well below the core count, so ``decode_processes`` runs the same per-file
 work in processes. Each in-flight image owns one slot of a shared-memory ring (3x299x299
-float32); a worker writes the preprocessed image into its slot and returns only the small
-per-file record. The consumer copies a slot out before the slot is given to the next file,
+float32, or one such array per feature space when a run feeds several models); a worker writes
+the preprocessed image into its slot and returns only the small per-file record. The consumer copies a slot out before the slot is given to the next file,
 so results arrive in file order with at most ``depth`` images in flight, as with threads.
 """
 from __future__ import annotations
@@ -22,13 +22,26 @@ SHAPE = (3, 299, 299)
 _state = {}
 
 
+def _targets(preset_name) -> list:
+    """[(space, convention)]: a preset name alone is Inception's."""
+    return [("inception", preset_name)] if isinstance(preset_name, str) else list(preset_name)
+
+
+def _shapes(targets) -> list:
+    from .spaces import get_space
+    return [(3, get_space(s).input_size, get_space(s).input_size) for s, _ in targets]
+
+
 def _init(shm_name, depth, spec, preset_name):
     from ..inputs.decode import reader_from_spec
-    from .presets import get_preset
+    from .spaces import get_space
+    targets = _targets(preset_name)
+    shapes = _shapes(targets)
     shm = shared_memory.SharedMemory(name=shm_name)
-    _state.update(shm=shm, ring=np.ndarray((depth, *SHAPE), np.float32, buffer=shm.buf),
-                  read=reader_from_spec(spec) if spec is not None else None,
-                  prepare=get_preset(preset_name).prepare)
+    width = sum(int(np.prod(s)) for s in shapes)
+    _state.update(shm=shm, ring=np.ndarray((depth, width), np.float32, buffer=shm.buf),
+                  read=reader_from_spec(spec) if spec is not None else None, shapes=shapes,
+                  prepares=[get_space(s).convention(c).prepare for s, c in targets])
 
 
 def _work(item, slot):
@@ -36,31 +49,50 @@ def _work(item, slot):
     d = _state["read"](item) if isinstance(item, str) else item
     if d.array is None:
         return d, False
-    x = _state["prepare"](d.array)
-    if x.shape != SHAPE:
-        raise ValueError(f"preprocessed shape {x.shape}, expected {SHAPE}")
-    _state["ring"][slot] = x
+    at = 0
+    for prepare, shape in zip(_state["prepares"], _state["shapes"]):
+        x = prepare(d.array)
+        if x.shape != shape:
+            raise ValueError(f"preprocessed shape {x.shape}, expected {shape}")
+        size = x.size
+        _state["ring"][slot, at:at + size] = x.ravel()
+        at += size
     d.array = None  # the pixels stay here; only the record travels back
     return d, True
 
 
+def _split(row, shapes) -> list:
+    out, at = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        out.append(row[at:at + size].reshape(shape).copy())
+        at += size
+    return out
+
+
 def ordered_decode(source, preset_name, *, workers: int, depth: int, read=None):
     """Yield (Decoded, preprocessed array or None) in file order, like the thread pipeline.
+    ``preset_name`` may instead be a sequence of (space, convention) pairs: each image is
+    then decoded once and preprocessed for each, and a list of arrays is yielded.
 
     Folders and zips are read by the workers. An image array is read here, in order, by
     ``read`` (the caller's reader, which checks the member as a whole) and its pixels sent
     to the workers: a compressed member inflates forward only, and only once."""
     from ..inputs.decode import reader_spec
+    single = isinstance(preset_name, str)
+    shapes = _shapes(_targets(preset_name))
+    width = sum(int(np.prod(s)) for s in shapes)
     in_parent = source.kind == "array"
     spec = None if in_parent else reader_spec(source)
-    shm = shared_memory.SharedMemory(create=True, size=int(depth * np.prod(SHAPE) * 4))
-    ring = np.ndarray((depth, *SHAPE), np.float32, buffer=shm.buf)
+    shm = shared_memory.SharedMemory(create=True, size=int(depth * width * 4))
+    ring = np.ndarray((depth, width), np.float32, buffer=shm.buf)
     ctx = mp.get_context("spawn")  # no fork of a process that holds ONNX Runtime threads
     window = collections.deque()
     it = iter(enumerate(source.files))
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init,
-                                 initargs=(shm.name, depth, spec, preset_name)) as pool:
+                                 initargs=(shm.name, depth, spec,
+                                           preset_name if single else tuple(preset_name))) as pool:
             def fill():
                 while len(window) < depth:
                     item = next(it, None)
@@ -74,7 +106,9 @@ def ordered_decode(source, preset_name, *, workers: int, depth: int, read=None):
                 while window:
                     slot, fut = window.popleft()
                     decoded, ok = fut.result()
-                    x = ring[slot].copy() if ok else None  # copy out before the slot is reused
+                    # copied out before the slot is reused
+                    x = _split(ring[slot], shapes) if ok else None
+                    x = x[0] if single and x is not None else x
                     fill()
                     yield decoded, x
             finally:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 class MetricSpec:
     name: str
     label: str
-    needs: str          # "features" | "spatial" | "logits" | "pairs" | "classes" (features + class sub-folders)
+    needs: str          # "features" | "spatial" | "logits" | "pairs" | "classes" (features + class
+                        # sub-folders) | "dinov2" (features of the DINOv2 space)
     keys: tuple         # keys in the result's "metrics" mapping
 
 
@@ -21,6 +22,7 @@ METRICS = {m.name: m for m in (
     MetricSpec("sfid", "sFID (spatial FID, ADM)", "spatial", ("sfid",)),
     MetricSpec("fid_inf", "FID∞ (extrapolated to infinitely many images)", "features", ("fid_inf",)),
     MetricSpec("fid_ci", "FID 95% bootstrap interval", "features", ("fid_ci_low", "fid_ci_high")),
+    MetricSpec("fd_dinov2", "FD_DINOv2 (Fréchet distance, DINOv2 ViT-L/14)", "dinov2", ("fd_dinov2",)),
     MetricSpec("kid", "KID", "features", ("kid_mean", "kid_std")),
     MetricSpec("is", "Inception Score", "logits", ("is_mean", "is_std")),
     MetricSpec("pr", "Precision / recall, density / coverage", "features",
@@ -33,7 +35,7 @@ METRICS = {m.name: m for m in (
 )}
 
 # Every key a result's "metrics" mapping carries, in display order (null when not computed).
-RESULT_KEYS = ("fid", "fid_ci_low", "fid_ci_high", "fid_inf", "sfid", "kid_mean", "kid_std", "is_mean", "is_std", "precision", "recall",
+RESULT_KEYS = ("fid", "fid_ci_low", "fid_ci_high", "fid_inf", "sfid", "fd_dinov2", "kid_mean", "kid_std", "is_mean", "is_std", "precision", "recall",
                "density", "coverage", "ssim", "mse", "psnr", "n_pairs",
                "gan_train", "gan_test", "real_baseline")
 # Structured metric values (JSON only, not CSV columns); null when not computed.

@@ -21,7 +21,7 @@ from ..run.result import RunResult
 
 DATA_DIR_ENV = "FID_STUDIO_DATA_DIR"
 DB_NAME = "history.sqlite3"
-SCHEMA_VERSION = 2  # 2: sources.sfid
+SCHEMA_VERSION = 3  # 2: sources.sfid; 3: sources.fd_dinov2
 
 _SCHEMA = """
 CREATE TABLE runs (
@@ -56,6 +56,8 @@ CREATE TABLE sources (
 );
 -- version 2 (also added by _migrate to version-1 databases): sFID beside FID
 ALTER TABLE sources ADD COLUMN sfid REAL;
+-- version 3 (also added by _migrate to older databases): FD_DINOv2
+ALTER TABLE sources ADD COLUMN fd_dinov2 REAL;
 CREATE TABLE skipped (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     position INTEGER NOT NULL,          -- -1: the reference source
@@ -92,6 +94,12 @@ class RunSummary:
     best_fid: float | None  # lowest FID among the sources (None: FID not computed)
     n_skipped: int
     best_sfid: float | None = None  # lowest sFID among the sources
+    best_fd_dinov2: float | None = None  # lowest FD_DINOv2 among the sources
+
+
+def _finite(v):
+    """A number for a REAL column; a NaN (no minimum) as NULL."""
+    return v if isinstance(v, (int, float)) and v == v else None
 
 
 def _dumps(value) -> str:
@@ -131,10 +139,14 @@ class History:
                 self._db.executescript(_SCHEMA)
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             return
-        if version < 2:
-            with self._db:
-                self._db.execute("ALTER TABLE sources ADD COLUMN sfid REAL")
-                self._db.execute("PRAGMA user_version = 2")
+        # one column per version; one a database already has (however it got there) is kept
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(sources)")}
+        for step, column in ((2, "sfid"), (3, "fd_dinov2")):
+            if version < step:
+                with self._db:
+                    if column not in have:
+                        self._db.execute(f"ALTER TABLE sources ADD COLUMN {column} REAL")
+                    self._db.execute(f"PRAGMA user_version = {step}")
         # Later schema versions add their ALTER TABLE steps here, one per version.
 
     def add(self, result: RunResult) -> int:
@@ -156,12 +168,12 @@ class History:
                 fid = src.metrics.get("fid")
                 self._db.execute(
                     "INSERT INTO sources (run_id, position, path, n_images, n_skipped, fid, metrics_json, "
-                    "warnings_json, extras_json, fid_curve_json, ssim_values_json, sfid) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "warnings_json, extras_json, fid_curve_json, ssim_values_json, sfid, fd_dinov2) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (run_id, pos, src.path, src.n_images, len(src.skipped), fid,
                      _dumps(src.metrics), _dumps(src.warnings), _dumps(src.extras),
                      _dumps([list(p) for p in src.fid_curve]), _dumps(list(src.ssim_values)),
-                     src.metrics.get("sfid")))
+                     src.metrics.get("sfid"), _finite(src.metrics.get("fd_dinov2"))))
             rows = [(run_id, -1, s["file"], s["reason"]) for s in result.reference.get("skipped", [])]
             for pos, src in enumerate(result.results):
                 rows += [(run_id, pos, s["file"], s["reason"]) for s in src.skipped]
@@ -173,7 +185,8 @@ class History:
         sql = ("SELECT r.id, r.created, r.reference, r.preset, r.device, r.seed, r.duration_s, "
                "(SELECT MIN(fid) FROM sources s WHERE s.run_id = r.id), "
                "(SELECT COUNT(*) FROM skipped k WHERE k.run_id = r.id), "
-               "(SELECT MIN(sfid) FROM sources s WHERE s.run_id = r.id) FROM runs r")
+               "(SELECT MIN(sfid) FROM sources s WHERE s.run_id = r.id), "
+               "(SELECT MIN(fd_dinov2) FROM sources s WHERE s.run_id = r.id) FROM runs r")
         args: tuple = ()
         if reference is not None:
             sql += " WHERE r.reference = ?"
@@ -185,7 +198,8 @@ class History:
                 "SELECT path FROM sources WHERE run_id = ? ORDER BY position", (row[0],)))
             out.append(RunSummary(id=row[0], created=row[1], reference=row[2], preset=row[3],
                                   device=row[4], seed=row[5], duration_s=row[6], sources=paths,
-                                  best_fid=row[7], n_skipped=row[8], best_sfid=row[9]))
+                                  best_fid=row[7], n_skipped=row[8], best_sfid=row[9],
+                                  best_fd_dinov2=row[10]))
         return out
 
     def references(self) -> list[str]:

@@ -12,7 +12,7 @@ from collections import Counter
 
 import numpy as np
 
-from . import class_scores, fid_family
+from . import class_scores, fid_family, space_models
 from . import pairs as pair_metrics
 from ..errors import CancelToken, InputError, ModelError
 from .events import Message, Progress, SourceFinished, SourceStarted
@@ -21,7 +21,7 @@ from ..metrics import inception_score, kid, pr_adm, prdc
 from . import suites
 from .reference_batch import adm_reference, file_stats, provenance_of
 from .options import Options
-from ..features.pipeline import extract
+from ..features.pipeline import extract_spaces
 from ..features.presets import get_preset
 from .result import RunResult, SourceResult, empty_metrics, library_versions, skipped_records
 from ..inputs.shards import apply_shard, parse_shard
@@ -57,7 +57,9 @@ def _subsample(feats, limit, seed):
     return np.asarray(feats[idx]), True
 
 
-def _feature_metrics(opts, ref, gen, model, res: SourceResult, cancel=None):
+def _feature_metrics(opts, ref, gen, model, res: SourceResult, cancel=None, dist=None):
+    """Inception's metrics from ``ref``/``gen``; KID and precision/recall from ``dist``
+    (the (reference, generated) pair of the run's feature space; default: ``ref``, ``gen``)."""
     m, w = res.metrics, res.warnings
     if "fid" in opts.metrics:
         # the pipeline already computed it against these reference stats for the live curve
@@ -69,6 +71,7 @@ def _feature_metrics(opts, ref, gen, model, res: SourceResult, cancel=None):
         if small:
             w.append(f"FID is biased upward with fewer than {MIN_FID_IMAGES} images ({', '.join(small)})")
     fid_family.compute(opts, ref, gen, model, res, cancel)
+    ref, gen = dist or (ref, gen)
     needs_images = [k for k in ("kid", "pr") if k in opts.metrics]
     stats_sides = [role for role, side in (("reference", ref), ("generated", gen)) if side.features is None]
     if needs_images and stats_sides:
@@ -144,7 +147,7 @@ def _inception_score(opts, gen, model, res: SourceResult):
 
 # metric keys -> the name a warning uses for them, for the "null needs a reason" rule
 _NULL_NAMES = {"fid": ("fid", "FID"), "kid": ("kid_mean", "KID"), "is": ("is_mean", "IS"),
-               "pr": ("precision", "precision/recall")}
+               "pr": ("precision", "precision/recall"), "fd_dinov2": ("fd_dinov2", "FD_DINOv2")}
 
 
 def _reason_for_nulls(opts, res: SourceResult) -> None:
@@ -178,6 +181,14 @@ def _per_image(opts, ref, gen, res: SourceResult, ref_label: str, cancel) -> Non
         return
     res.per_image = PerImageTable(source=res.path, reference=ref_label, files=list(gen.files),
                                   real_files=list(ref.files), scores=sc)
+
+
+class _NoFeatures:
+    """A source no model could read (the only space asked for has no model): counts only."""
+
+    def __init__(self, src):
+        self.n, self.skipped, self.notes, self.cache_note = len(src.files), list(src.refused), [], None
+        self.stats = self.features = self.logits = None
 
 
 class _StatsOnly:
@@ -232,10 +243,12 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
     if wants_features and opts.executor == "ray":
         from ..distributed.cluster import connect
         cluster = connect(opts.ray_address)   # fails early, in one line, when Ray is missing
-    if model is None and wants_features:
+    if model is None and "inception" in opts.spaces_needed():
         # on Ray the driver's session only supplies the model's identity; the actors run it
         model = load_model(opts.replace(device="cpu") if cluster else opts, model_path)
-    device, device_line = (model.device.device, model.device.line) if model else ("none", "no model needed")
+    spaces = space_models.load(opts, model, cluster is not None) if wants_features else None
+    first = model or next(iter(spaces.models.values()), None) if spaces else model
+    device, device_line = (first.device.device, first.device.line) if first else ("none", "no model needed")
     if cluster is not None:
         device, device_line = cluster.device(opts.device), cluster.line()
     emit(Message(device_line))
@@ -247,30 +260,45 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
             run_notes.append(text)
             emit(Message(f"warning: {text}"))
 
-    def features_of(src, role, index, ref_stats=None, on_event=emit):
+    def features_of(src, role, index, ref_stats=None, on_event=emit, only=None):
+        """{space: Extracted} of every space this run feeds (``only``: these spaces), in one pass."""
         if src.kind == "stats":
-            return _StatsOnly(src)
+            return {"inception": _StatsOnly(src)}
+        requests = [r for r in spaces.requests(opts) if only is None or r.space.name in only]
+        if not requests:
+            return {}
         emit(SourceStarted(role, index, src.label, len(src.files) + len(src.refused)))
-        ext = extract(src, preset, model, opts, role=role, index=index, on_event=on_event,
-                      cancel=cancel, ref_stats=ref_stats, cache_root=cache_root)
-        if getattr(ext, "workdir", None):
-            workdirs.append(ext.workdir)
-        note_once(getattr(ext, "run_note", None))
-        if role != "generated" and ext.cache_note:
-            note_once(f"{role}: {ext.cache_note}")
-        if ext.from_cache:
+        exts = extract_spaces(src, requests, opts, role=role, index=index, on_event=on_event,
+                              cancel=cancel, ref_stats=ref_stats, cache_root=cache_root)
+        for ext in exts:
+            if getattr(ext, "workdir", None):
+                workdirs.append(ext.workdir)
+            note_once(getattr(ext, "run_note", None))
+            if role != "generated" and ext.cache_note:
+                note_once(f"{role}: {ext.cache_note}")
+        ext = exts[0]
+        if all(e.from_cache for e in exts):
             emit(Progress(role, index, "features", ext.n + len(ext.skipped), ext.n + len(ext.skipped),
                           0.0, 0.0, n_images=ext.n, new_skipped=tuple(ext.skipped)))
-        return ext
+        return {r.space.name: e for r, e in zip(requests, exts)}
+
+    def main_of(exts, src):
+        """The side the row's counts come from: Inception's, else the only space's."""
+        return exts.get("inception") or next(iter(exts.values()), None) or _NoFeatures(src)
 
     try:
-        ref = None
+        ref, ref_all = None, {}
         if wants_features and ref_src.kind == "array" and ref_src.stats is not None:
             # an ADM reference batch: FID/sFID from its mu/sigma (mu_s/sigma_s); its images only
-            # when a metric needs them (KID, precision/recall, GAN-train/test)
-            ref = adm_reference(opts, ref_src, lambda: features_of(ref_src, "reference", -1), _StatsOnly)
+            # when a metric needs them (KID, precision/recall, GAN-train/test, another space)
+            def images():
+                ref_all.update(features_of(ref_src, "reference", -1))
+                return ref_all.get("inception") or _StatsOnly(ref_src)
+            ref = adm_reference(opts, ref_src, images, _StatsOnly)
+            ref_all["inception"] = ref
         elif wants_features:
-            ref = features_of(ref_src, "reference", -1)
+            ref_all = features_of(ref_src, "reference", -1)
+            ref = main_of(ref_all, ref_src)
         if ref is not None:
             emit(SourceFinished("reference", -1))
         provenance, ref_notes = provenance_of(opts, ref_src, ref) if ref is not None else ({}, [])
@@ -299,18 +327,23 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
                     if isinstance(e, Progress) and e.running_fid is not None:
                         _curve.append((e.n_images, e.running_fid))
                     emit(e)
-                gen_ext = features_of(src, "generated", i, ref.stats, on_event=track)
+                gen_all = features_of(src, "generated", i, getattr(ref_all.get("inception"), "stats", None),
+                                      on_event=track)
+                gen_ext = main_of(gen_all, src)
+                dist = (ref_all.get(opts.feature_space, ref), gen_all.get(opts.feature_space, gen_ext))
+                res.extras["spaces"] = space_models.metric_tags(opts)
                 res.n_images = gen_ext.n
                 res.skipped = skipped_records(gen_ext.skipped)
                 res.warnings += _note_warnings(gen_ext.notes)
                 if gen_ext.cache_note:
                     res.warnings.append(gen_ext.cache_note)
                 res.fid_curve = curve
-                _feature_metrics(opts, ref, gen_ext, model, res, cancel)
-                if getattr(gen_ext, "cache_key", None):
-                    res.extras["features_key"] = gen_ext.cache_key
+                _feature_metrics(opts, ref, gen_ext, model, res, cancel, dist=dist)
+                space_models.fd_metrics(opts, spaces, ref_all, gen_all, res)
+                if getattr(dist[1], "cache_key", None):     # the Samples tab reads these features
+                    res.extras["features_key"] = dist[1].cache_key
                 if opts.per_image:
-                    _per_image(opts, ref, gen_ext, res, ref_src.label, cancel)
+                    _per_image(opts, *dist, res, ref_src.label, cancel)
                 if opts.wants_classes:
                     _class_metrics(opts, ref, gen_ext, val, cancel, res)
             if opts.wants_pairs:
@@ -346,11 +379,13 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
         reference["warnings"] = list(run_notes)
     if provenance:
         reference["statistics"] = provenance
-    if getattr(ref, "cache_key", None):
-        reference["features_key"] = ref.cache_key
+    ref_dist = ref_all.get(opts.feature_space, ref)
+    if getattr(ref_dist, "cache_key", None):
+        reference["features_key"] = ref_dist.cache_key
     return RunResult(
         preset=preset.name, device=device, device_line=device_line, seed=opts.seed,
         model=model.describe() if model else None, reference=reference, results=results,
+        spaces=spaces.records if spaces else {},
         options=opts.to_dict(), created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         duration_s=round(time.perf_counter() - t0, 3), versions=library_versions())
 

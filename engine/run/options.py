@@ -59,6 +59,12 @@ class Options:
     suite: str | None = None
     # per generated image: realism, nearest real image, possible copy (engine.per_image)
     per_image: bool = False
+    # the space of KID, precision/recall, density/coverage and the per-image scores
+    # (engine/features/spaces.py); FID, sFID, FID∞, IS and GAN-train/test stay Inception's
+    feature_space: str = "inception"
+    dinov2_convention: str = "dgm-eval"     # the preprocessing of FD_DINOv2: dgm-eval | edm2
+    # the built DINOv2 model; None: models.find_model("dinov2_vitl14.onnx")
+    dinov2_model_path: str | None = None
 
     def __post_init__(self):
         from ..features.presets import PRESETS  # late import: presets imports numpy-heavy resize code
@@ -104,6 +110,11 @@ class Options:
             raise OptionError(f"option cache_limit_gb must be a positive number, got {self.cache_limit_gb!r}")
         if not 0.0 <= float(self.live_fid_budget) <= 1.0:
             raise OptionError(f"option live_fid_budget must be between 0 and 1, got {self.live_fid_budget!r}")
+        from ..features.spaces import get_space
+        get_space(self.feature_space)
+        get_space("dinov2").convention(self.dinov2_convention)
+        if self.dinov2_model_path is not None:
+            object.__setattr__(self, "dinov2_model_path", str(self.dinov2_model_path))
         from ..inputs.shards import parse_shard
         parse_shard(self.shard)
         if not isinstance(self.seed, int) or self.seed < 0:
@@ -130,8 +141,23 @@ class Options:
 
     @property
     def wants_features(self) -> bool:
-        return self.per_image or any(m in ("fid", "sfid", "fid_inf", "fid_ci", "kid", "is", "pr",
+        return self.per_image or any(m in ("fid", "sfid", "fid_inf", "fid_ci", "fd_dinov2", "kid", "is", "pr",
                                            "gan-train", "gan-test") for m in self.metrics)
+
+    def spaces_needed(self) -> tuple:
+        """The feature spaces whose models this run feeds, Inception first."""
+        from ..features.spaces import FD_METRICS, SPACE_METRICS
+        needed = set()
+        for m in self.metrics:
+            if m in FD_METRICS:
+                needed.add(FD_METRICS[m])
+            elif m in SPACE_METRICS:
+                needed.add(self.feature_space)
+            elif m in ("sfid", "fid_inf", "fid_ci", "is", "gan-train", "gan-test"):
+                needed.add("inception")
+        if self.per_image:
+            needed.add(self.feature_space)
+        return tuple(sorted(needed, key=lambda s: (s != "inception", s)))
 
     @property
     def wants_classes(self) -> bool:

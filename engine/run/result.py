@@ -64,13 +64,15 @@ class RunResult:
     status: str = "finished"
     version: str = __version__
     versions: dict = field(default_factory=dict)
+    # feature space -> {network, convention, equals, dim, model_sha256, weights_sha256...}
+    spaces: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"version": self.version, "preset": self.preset, "device": self.device,
                 "device_line": self.device_line, "seed": self.seed, "model": self.model,
                 "reference": self.reference, "results": [r.to_dict() for r in self.results],
                 "options": self.options, "created": self.created, "duration_s": self.duration_s,
-                "status": self.status, "versions": self.versions}
+                "status": self.status, "versions": self.versions, "spaces": self.spaces}
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunResult":
