@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 
 from cli_here import cli_here, one_line_error
+from tests.fast_model import inference_model, model_path  # noqa: F401 (the cheap stand-in)
 from engine.features.dinov2_preprocess import preprocess
 from engine.features.pipeline import SpaceRequest, extract_spaces
 from engine.features.presets import get_preset

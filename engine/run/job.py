@@ -305,7 +305,8 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
         val = None
         if val_path is not None and opts.wants_classes:
             val_src = open_source(val_path)
-            val = features_of(val_src, "validation", -2)
+            # GAN-train/test are Inception's: the validation images feed that space only
+            val = main_of(features_of(val_src, "validation", -2, only=("inception",)), val_src)
             val.label = val_src.label
         results = []
         for i, src in enumerate(gen_srcs):
