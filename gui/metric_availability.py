@@ -1,6 +1,7 @@
 """Which metrics can run with the current model and sources, and if not, why (no Qt).
 
-IS needs the unbiased classifier head and sFID the ``mixed_6_conv`` output (the model's
+FD_DINOv2 (and the DINOv2 feature space) needs the DINOv2 model, added on request ("Enable
+FD-DINOv2…"). IS needs the unbiased classifier head and sFID the ``mixed_6_conv`` output (the model's
 provenance file says whether it has them; the options panel then offers "Enable Inception
 Score…"); FID∞ and the FID interval need generated images;
 KID and precision/recall need reference images, not a stats file; paired metrics need
@@ -17,7 +18,7 @@ from reports.result_format import short_name
 
 PAIRED = ("ssim", "mse", "psnr")
 CLASSES = ("gan-train", "gan-test")
-FEATURES = ("fid", "sfid", "fid_inf", "fid_ci", "kid", "is", "pr") + CLASSES
+FEATURES = ("fid", "sfid", "fid_inf", "fid_ci", "fd_dinov2", "kid", "is", "pr") + CLASSES
 
 
 class Reason(str):
@@ -31,6 +32,11 @@ class Reason(str):
 
 IS_UNAVAILABLE = Reason(IS_REASON, "the model has no classifier head yet")
 IS_UNAVAILABLE.offer_enable = True   # the options panel shows "Enable Inception Score…" for it
+DINOV2_UNAVAILABLE = Reason(
+    "FD_DINOv2 needs Meta's DINOv2 ViT-L/14 weights (1.2 GB), not added yet: use "
+    "\"Enable FD-DINOv2…\" or `python main.py model add dinov2-vitl14 --download`",
+    "the DINOv2 model is not added yet")
+DINOV2_UNAVAILABLE.offer_enable = True  # the options panel shows "Enable FD-DINOv2…" for it
 SFID_UNAVAILABLE = Reason("sFID: " + SFID_REASON, "the model was built before sFID: rebuild it (hover)")
 
 
@@ -39,6 +45,7 @@ class ModelInfo:
     path: str | None
     has_logits: bool
     has_spatial: bool = True   # the mixed_6_conv output (models built before sFID lack it)
+    dinov2_path: str | None = None  # the added DINOv2 model (FD_DINOv2, the DINOv2 space)
 
     @property
     def missing_reason(self) -> str | None:
@@ -53,9 +60,12 @@ def model_info() -> ModelInfo:
     """Where the model is and whether it has the IS head, read from its provenance JSON
     (cheap: no ONNX session is created)."""
     import models
+    from engine.features.spaces import SPACES
+    dinov2 = models.find_model(SPACES["dinov2"].model_file)
+    dinov2 = str(dinov2) if dinov2 else None
     path = models.find_model()
     if path is None:
-        return ModelInfo(None, False)
+        return ModelInfo(None, False, dinov2_path=dinov2)
     has_logits = has_spatial = False
     try:
         prov = json.loads(models.provenance_path(path).read_text())
@@ -64,7 +74,7 @@ def model_info() -> ModelInfo:
         has_spatial = "mixed_6_conv" in (prov.get("outputs") or {})
     except (OSError, ValueError):
         pass    # no provenance file: assume the plain FID model (IS off, says why)
-    return ModelInfo(str(path), has_logits, has_spatial)
+    return ModelInfo(str(path), has_logits, has_spatial, dinov2)
 
 
 def reasons(model: ModelInfo, reference, generated: list) -> dict:
@@ -79,16 +89,17 @@ def reasons(model: ModelInfo, reference, generated: list) -> dict:
             out["is"] = IS_UNAVAILABLE
         if not model.has_spatial:
             out["sfid"] = SFID_UNAVAILABLE
+    out["fd_dinov2"] = None if model.dinov2_path else DINOV2_UNAVAILABLE  # needs no Inception
     for g in generated:
         if g is not None and not isinstance(g, str) and g.kind == "stats":
             name = short_name(str(g.path))
-            for m in ("fid_inf", "fid_ci"):
+            for m in ("fid_inf", "fid_ci", "fd_dinov2"):
                 out[m] = out[m] or Reason(f"needs generated images; {name} is a statistics file",
                                           f"{name} is a statistics file")
             break
     ref_ok = reference is not None and not isinstance(reference, str)
     if ref_ok and reference.kind == "stats":
-        for m in ("kid", "pr") + CLASSES:
+        for m in ("kid", "pr", "fd_dinov2") + CLASSES:
             out[m] = out[m] or Reason("needs reference images; the reference is a statistics file",
                                       "the reference is a statistics file")
         for m in PAIRED:

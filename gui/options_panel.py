@@ -23,13 +23,14 @@ from engine.features.presets import PRESETS
 from reports.result_format import short_name
 
 from .cache_panel import CacheSettings
+from .space_choice import SpaceChoice
 from .settings import as_bool, as_float, as_int, as_list, as_str
 
 # Checkbox texts where the engine's label is too long for a checkbox; other metrics use
 # METRICS[name].label, so a metric added to the engine appears here by itself.
 SHORT_LABELS = {"fid": "FID", "sfid": "sFID", "fid_inf": "FID∞", "fid_ci": "FID 95% interval",
                 "kid": "KID", "is": "IS", "pr": "Precision / recall (+ density / coverage)",
-                "ssim": "SSIM", "mse": "MSE", "psnr": "PSNR", "gan-train": "GAN-train", "gan-test": "GAN-test"}
+                "fd_dinov2": "FD_DINOv2", "ssim": "SSIM", "mse": "MSE", "psnr": "PSNR", "gan-train": "GAN-train", "gan-test": "GAN-test"}
 WIDE = ("pr",)          # gets a row of its own
 DEVICE_LABELS = {"auto": "Auto (CUDA if usable)", "cuda": "CUDA (GPU)", "cpu": "CPU"}
 DEVICE_IDLE = "Provider: chosen when a run starts"
@@ -102,6 +103,7 @@ def short_reason(why: str) -> str:
 class OptionsPanel(QWidget):
     changed = Signal()
     enable_is_requested = Signal()      # "Enable Inception Score…" clicked
+    enable_dinov2_requested = Signal()  # "Enable FD-DINOv2…" clicked
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -135,6 +137,12 @@ class OptionsPanel(QWidget):
         self.enable_is_button.setVisible(False)
         self.enable_is_button.clicked.connect(self.enable_is_requested)
         grid.addWidget(self.enable_is_button, row + 1, 0, 1, 2)
+        self.enable_dinov2_button = QPushButton("Enable FD-DINOv2…")
+        self.enable_dinov2_button.setToolTip("Download Meta's DINOv2 ViT-L/14 weights (about 1.2 GB, "
+                                             "checked tensor by tensor) or pick the file, and build the model")
+        self.enable_dinov2_button.setVisible(False)
+        self.enable_dinov2_button.clicked.connect(self.enable_dinov2_requested)
+        grid.addWidget(self.enable_dinov2_button, row + 1, 2, 1, 1)
         self.val_folder = ValFolderPicker()
         self.val_folder.setVisible(False)
         grid.addWidget(self.val_folder, row + 2, 0, 1, 3)
@@ -161,6 +169,9 @@ class OptionsPanel(QWidget):
         self.preset.currentIndexChanged.connect(self._preset_changed)
         form.addRow("Preset", self.preset)
         form.addRow("", self.preset_line)
+        self.space = SpaceChoice()
+        self.space.changed.connect(self.changed)
+        form.addRow("Feature space", self.space)
         self.device = QComboBox()
         for d, label in DEVICE_LABELS.items():
             self.device.addItem(label, d)
@@ -291,6 +302,9 @@ class OptionsPanel(QWidget):
         self.hint.setText("\n".join(lines))
         self.hint.setVisible(bool(lines))
         self.enable_is_button.setVisible(bool(getattr(reasons.get("is"), "offer_enable", False)))
+        no_dinov2 = getattr(reasons.get("fd_dinov2"), "offer_enable", False)
+        self.enable_dinov2_button.setVisible(bool(no_dinov2))
+        self.space.set_dinov2_available(reasons["fd_dinov2"] if no_dinov2 else None)
         self._update_val_folder()
 
     def _update_val_folder(self) -> None:
@@ -314,6 +328,8 @@ class OptionsPanel(QWidget):
                        device=self.device.currentData(), batch_size=self.batch.value(),
                        workers=self.workers.value(), seed=self.seed.value(),
                        is_splits=self.is_splits.currentData(),
+                       feature_space=self.space.feature_space(),
+                       dinov2_convention=self.space.dinov2_convention(),
                        use_cache=self.use_cache.isChecked(), cache_limit_gb=self.cache.limit.value(),
                        executor=self.executor.currentData(),
                        ray_address=self.ray_address.text().strip() or None)
@@ -335,6 +351,8 @@ class OptionsPanel(QWidget):
         s.setValue("suite", self.suite.currentData() or "")
         s.setValue("device", self.device.currentData())
         s.setValue("is_splits", self.is_splits.currentData())
+        s.setValue("feature_space", self.space.feature_space())
+        s.setValue("dinov2_convention", self.space.dinov2_convention())
         s.setValue("batch_size", self.batch.value())
         s.setValue("workers", self.workers.value())
         s.setValue("seed", self.seed.value())
@@ -355,6 +373,7 @@ class OptionsPanel(QWidget):
             i = combo.findData(as_str(s.value(key)))
             if i >= 0 and combo.model().item(i).isEnabled():
                 combo.setCurrentIndex(i)
+        self.space.select(as_str(s.value("feature_space")), as_str(s.value("dinov2_convention")))
         for spin, key in ((self.batch, "batch_size"), (self.workers, "workers"), (self.seed, "seed")):
             spin.setValue(as_int(s.value(key), spin.value()))
         self.use_cache.setChecked(as_bool(s.value("use_cache"), True))

@@ -141,14 +141,16 @@ class EnableIsSignals(QObject):
     cancelled = Signal()
 
 
-class EnableIsWorker(QRunnable):
-    """models.inception.enable_is.enable_is off the GUI thread: download (or a given file), verify,
-    add the IS head. Progress is emitted when the percentage changes."""
+class EnableWorker(QRunnable):
+    """A models.* "enable" call (download or a given file, verify, build or add) off the GUI
+    thread. Progress is emitted when the permille changes. Subclasses say what they call."""
 
-    def __init__(self, model_path, *, weights=None, source=None):
+    what = "enable"               # for the crash log
+
+    def __init__(self, *, weights=None, source=None):
         super().__init__()
         self.setAutoDelete(False)
-        self.model_path, self.weights, self.source = model_path, weights, source
+        self.weights, self.source = weights, source
         self.token = CancelToken()
         self.signals = EnableIsSignals()
         self._last = -1
@@ -162,19 +164,49 @@ class EnableIsWorker(QRunnable):
             self._last = pct
             self.signals.progress.emit(int(done), int(total or 0))
 
+    def call(self, **kw) -> dict:   # worker thread
+        raise NotImplementedError
+
     def run(self) -> None:            # worker thread
-        from models.inception.enable_is import enable_is
         from models.errors import DownloadCancelled, ModelBuildError
         try:
-            prov = enable_is(self.model_path, weights=self.weights, source=self.source,
-                             progress=self._progress, cancelled=lambda: self.token.cancelled,
-                             say=self.signals.stage.emit)
+            prov = self.call(weights=self.weights, source=self.source, progress=self._progress,
+                             cancelled=lambda: self.token.cancelled, say=self.signals.stage.emit)
         except DownloadCancelled:
             self.signals.cancelled.emit()
         except (ModelBuildError, OSError) as exc:
             self.signals.failed.emit(str(exc))
         except Exception as exc:      # a bug: log it, say where the log is
-            path = log_exception(exc, "enable Inception Score")
+            path = log_exception(exc, self.what)
             self.signals.failed.emit(f"{plain_message(exc)} (details in {path})")
         else:
             self.signals.finished.emit(prov)
+
+
+class EnableIsWorker(EnableWorker):
+    """models.inception.enable_is.enable_is: download (or a given file), verify, add the IS head."""
+
+    what = "enable Inception Score"
+
+    def __init__(self, model_path, *, weights=None, source=None):
+        super().__init__(weights=weights, source=source)
+        self.model_path = model_path
+
+    def call(self, **kw) -> dict:
+        from models.inception.enable_is import enable_is
+        return enable_is(self.model_path, **kw)
+
+
+class EnableDinov2Worker(EnableWorker):
+    """models.dinov2.enable.enable_dinov2: download (or a given file), verify tensor by tensor,
+    build the DINOv2 model into the user's data folder."""
+
+    what = "enable FD-DINOv2"
+
+    def __init__(self, *, weights=None, source=None, spec=None):
+        super().__init__(weights=weights, source=source)
+        self.spec = spec              # None: the full ViT-L/14 (tests pass reduced-depth stand-ins)
+
+    def call(self, **kw) -> dict:
+        from models.dinov2.enable import enable_dinov2
+        return enable_dinov2(**kw) if self.spec is None else enable_dinov2(spec=self.spec, **kw)
