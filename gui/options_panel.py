@@ -100,6 +100,15 @@ def short_reason(why: str) -> str:
     return getattr(why, "short", why)
 
 
+def _hidden_button(text: str, tip: str, signal) -> QPushButton:
+    """An "Enable …" button: shown by set_reasons while its metric needs a download."""
+    b = QPushButton(text)
+    b.setToolTip(tip)
+    b.setVisible(False)
+    b.clicked.connect(signal)
+    return b
+
+
 class OptionsPanel(QWidget):
     changed = Signal()
     enable_is_requested = Signal()      # "Enable Inception Score…" clicked
@@ -131,17 +140,13 @@ class OptionsPanel(QWidget):
         self.hint.setObjectName("hint")
         self.hint.setWordWrap(True)
         grid.addWidget(self.hint, row, 0, 1, 3)
-        self.enable_is_button = QPushButton("Enable Inception Score…")
-        self.enable_is_button.setToolTip("Download pytorch-fid's official weights (about 91 MB, "
-                                         "hash-checked) or pick the file, and add the classifier head")
-        self.enable_is_button.setVisible(False)
-        self.enable_is_button.clicked.connect(self.enable_is_requested)
+        self.enable_is_button = _hidden_button(
+            "Enable Inception Score…", "Download pytorch-fid's official weights (about 91 MB, "
+            "hash-checked) or pick the file, and add the classifier head", self.enable_is_requested)
         grid.addWidget(self.enable_is_button, row + 1, 0, 1, 2)
-        self.enable_dinov2_button = QPushButton("Enable FD-DINOv2…")
-        self.enable_dinov2_button.setToolTip("Download Meta's DINOv2 ViT-L/14 weights (about 1.2 GB, "
-                                             "checked tensor by tensor) or pick the file, and build the model")
-        self.enable_dinov2_button.setVisible(False)
-        self.enable_dinov2_button.clicked.connect(self.enable_dinov2_requested)
+        self.enable_dinov2_button = _hidden_button(
+            "Enable FD-DINOv2…", "Download Meta's DINOv2 ViT-L/14 weights (about 1.2 GB, checked "
+            "tensor by tensor) or pick the file, and build the model", self.enable_dinov2_requested)
         grid.addWidget(self.enable_dinov2_button, row + 1, 2, 1, 1)
         self.val_folder = ValFolderPicker()
         self.val_folder.setVisible(False)

@@ -117,8 +117,11 @@ def test_metric_availability(tmp_path):
     other = open_source(write_set(tmp_path / "other", imgs, names=["q.png", "r.png", "s.png"]))
     np.savez(tmp_path / "s.npz", mu=np.zeros(4), sigma=np.eye(4))
     stats = open_source(tmp_path / "s.npz")
-    ok = ModelInfo("/m.onnx", has_logits=True)
+    ok = ModelInfo("/m.onnx", has_logits=True, dinov2_path="/dinov2_vitl14.onnx")
     assert all(v is None for k, v in reasons(ok, ref, [same]).items() if not k.startswith("gan"))
+    no_dinov2 = reasons(ModelInfo("/m.onnx", has_logits=True), ref, [same])
+    assert no_dinov2["fd_dinov2"].offer_enable and "model add dinov2-vitl14" in no_dinov2["fd_dinov2"]
+    assert all(v is None for k, v in no_dinov2.items() if k not in ("fd_dinov2", "gan-train", "gan-test"))
     assert "class sub-folders" in reasons(ok, ref, [same])["gan-train"]
     assert "do not match" in reasons(ok, ref, [same, other])["ssim"]
     assert "classifier head" in reasons(ModelInfo("/m.onnx", False), ref, [same])["is"]
