@@ -84,18 +84,21 @@ def parity_cache(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def parity_runs(model_path, parity_cache):
+def parity_runs(model_path, is_model_path, parity_cache):
     """Each preset run once on the parity images with the real model: FID, KID (100
-    subsets), precision/recall/density/coverage, and sFID under the TF preset."""
+    subsets), precision/recall/density/coverage; under the TF preset also sFID and IS, through
+    the model with the IS head added (its body, hence FID, is bit-identical to the head-less
+    model's: tests/test_is_head.py), so the IS tests find those logits in the shared cache."""
     from engine.features.presets import PRESETS
     from engine.run.job import run
     from engine.run.options import Options
     runs = {}
     for p in PRESETS:
-        metrics = ("fid", "kid", "pr") + (("sfid",) if p == "tensorflow" else ())
+        tf = p == "tensorflow"
+        metrics = ("fid", "kid", "pr") + (("sfid", "is") if tf else ())
         opts = Options(metrics=metrics, preset=p, device="cpu", kid_subsets=100)
-        runs[p] = run(PARITY / "ref", [PARITY / "gen"], opts, model_path=model_path,
-                      cache_root=parity_cache)
+        runs[p] = run(PARITY / "ref", [PARITY / "gen"], opts,
+                      model_path=is_model_path if tf else model_path, cache_root=parity_cache)
     return runs
 
 

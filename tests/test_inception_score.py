@@ -67,7 +67,8 @@ def test_metric_on_torch_fidelitys_own_logits(name):
 
 
 @pytest.fixture(scope="module")
-def tf_preset_runs(is_model_path, parity_cache):
+def tf_preset_runs(is_model_path, parity_cache, parity_runs):
+    # parity_runs["tensorflow"] extracted both sets' features and logits into parity_cache
     cache = parity_cache  # the body's pool3 features are shared with the parity runs
     opts = Options(metrics=("is",), preset="tensorflow", device="cpu")
     return {name: run(PARITY / "ref", [PARITY / name], opts, model_path=is_model_path,
