@@ -5,6 +5,9 @@ how fast is it, and how far do tf32 / fp16 drift. Writes bench/RESULTS-gpu.md.
                               [--wheel-parts P1 P2 ... --wheel-sha256 HEX]
                               [--n 512] [--batches 1,8,32,64,128] [--out bench/RESULTS-gpu.md]
 
+The DINOv2 ViT-L/14 model (FD_DINOv2) has its own check, bench/gpu_check_dinov2.py (CUDA vs
+CPU features and FD on a full-size stand-in, img/s by batch size).
+
 Needs nothing from the network. Files carried over in parts (size limits) are joined and
 their SHA-256 checked before use: ``--wheel-parts`` rebuilds the onnxruntime-gpu wheel and
 stops with the pip command to install it (``pip install --no-index --no-deps WHEEL``);
