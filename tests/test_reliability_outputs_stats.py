@@ -19,7 +19,6 @@ from imagegen import make_folder
 from tests.fast_model import inference_model, model_path  # noqa: F401 (the cheap stand-in)
 
 
-
 def _valid_stats(path, n=40, seed=0, dim=2048, **extra):
     """A real mean/covariance (of random features) in pytorch-fid's layout."""
     feats = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
