@@ -13,7 +13,8 @@ from reports.result_format import COLUMNS, DASH, cell, short_name
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 ALL = "All references"
-RUN_HEADERS = ("Date", "Reference", "Generated sources", "Best FID", "Best sFID", "Preset", "Device", "Seed", "Skipped")
+RUN_HEADERS = ("Date", "Reference", "Generated sources", "Best FID", "Best sFID",
+               "Best FD_DINOv2", "Preset", "Device", "Seed", "Skipped")
 
 
 def _item(text, tip=None, align_right=False) -> QTableWidgetItem:
@@ -176,6 +177,8 @@ class HistoryView(QWidget):
                      _item(names, "\n".join(s.sources)),
                      _item(f"{s.best_fid:.3f}" if s.best_fid is not None else DASH, align_right=True),
                      _item(f"{s.best_sfid:.3f}" if s.best_sfid is not None else DASH, align_right=True),
+                     _item(f"{s.best_fd_dinov2:.3f}" if s.best_fd_dinov2 is not None else DASH,
+                           align_right=True),
                      _item(s.preset), _item(s.device), _item(str(s.seed), align_right=True),
                      _item(f"{s.n_skipped:,}", align_right=True)]
             cells[0].setData(ID_ROLE, s.id)

@@ -76,6 +76,12 @@ def test_greyed_out_until_added_then_one_download_enables_it(qtbot, window, stan
     headers = [c.header for c in table.columns]
     assert any(h.startswith("FD_DINOv2") for h in headers)
     assert any("KID" in h and "DINOv2" in h for h in headers)
+    view = w.history_view                    # History: the run's best FD_DINOv2
+    view.refresh()
+    col = [view.runs.horizontalHeaderItem(c).text() for c in range(view.runs.columnCount())].index(
+        "Best FD_DINOv2")
+    qtbot.waitUntil(lambda: view.runs.rowCount() == 1, timeout=30_000)
+    assert view.runs.item(0, col).text() == f"{got['fd_dinov2']:.3f}"
 
 
 def test_cancel_keeps_nothing_and_it_stays_off(qtbot, window, standin_bytes):
