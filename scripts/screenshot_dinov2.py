@@ -9,9 +9,7 @@ weights are test data (seeded tensors in the official layout), not Meta's.
 """
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,12 +18,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 
 def main() -> int:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "shots").resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="fid-shots-"))
-    for var, sub in (("FID_STUDIO_DATA_DIR", "data"), ("FID_STUDIO_CACHE_DIR", "cache"),
-                     ("XDG_CONFIG_HOME", "config")):
-        os.environ[var] = str(tmp / sub)
+    from shot_dirs import out_and_temp
+    out, tmp = out_and_temp()
     from PySide6.QtWidgets import QApplication
     from gui.main_window import MainWindow
     from models.dinov2.standin import write_standin

@@ -14,7 +14,6 @@ import hashlib
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,12 +22,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 
 def main() -> int:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "shots").resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="fid-shots-"))
-    for var, sub in (("FID_STUDIO_DATA_DIR", "data"), ("FID_STUDIO_CACHE_DIR", "cache"),
-                     ("XDG_CONFIG_HOME", "config")):
-        os.environ[var] = str(tmp / sub)
+    from shot_dirs import out_and_temp
+    out, tmp = out_and_temp()
     from models.testing import ensure_test_model, write_stand_in_head_file
     model = ensure_test_model()
     copy = tmp / "model" / "fid_inception.onnx"
