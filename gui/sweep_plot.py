@@ -1,5 +1,6 @@
-"""Checkpoint sweep: FID (and KID when chosen) against checkpoint order, best marked; with
-the bootstrap interval (``--metrics fid_ci``) each FID point carries its 95% error bar.
+"""Checkpoint sweep: FID (and KID, and the distances of the other feature spaces, when chosen)
+against checkpoint order, best FID marked; with the bootstrap interval (``--metrics fid_ci``)
+each FID point carries its 95% error bar.
 
 The x axis is the training step read from the folder names when every name has one
 (step_010000 -> 10000), else the position in the list; ticks name the folders."""
@@ -17,6 +18,9 @@ from reports.result_format import best_index, short_name
 
 from .plot_style import make_plot
 
+# the distances of the other feature spaces: (result key, heading), a plot each when chosen
+SPACE_CURVES = (("fd_dinov2", "FD_DINOv2"),)
+
 
 class SweepPlot(QWidget):
     def __init__(self, parent=None):
@@ -32,12 +36,18 @@ class SweepPlot(QWidget):
         self.kid.setXLink(self.fid)
         lay.addWidget(self.fid, 2)
         lay.addWidget(self.kid, 1)
+        self.space_plots = {}     # result key -> its plot (FD_DINOv2 ...)
+        for key, heading in SPACE_CURVES:
+            plot = make_plot(f"{heading} over checkpoints", "checkpoint", f"{heading} (lower is better)")
+            plot.setXLink(self.fid)
+            lay.addWidget(plot, 1)
+            self.space_plots[key] = plot
         self.best = None          # (index in result.results, x, fid) of the best point
         self.best_label = None    # its TextItem
         self.points = []          # (x, fid) drawn
         self.error_bars = []      # (x, low, high) drawn around the FID points
         self._ticks = {}          # plot -> [(x, folder name)]: every checkpoint's label
-        for plot in (self.fid, self.kid):
+        for plot in (self.fid, self.kid, *self.space_plots.values()):
             plot.getViewBox().sigResized.connect(lambda *_, p=plot: self._fit_ticks(p))
             plot.getViewBox().sigXRangeChanged.connect(lambda *_, p=plot: self._fit_ticks(p))
         self.show_result(None)
@@ -69,7 +79,7 @@ class SweepPlot(QWidget):
         axis.setTicks([shown])
 
     def show_result(self, result) -> None:
-        for w in (self.fid, self.kid):
+        for w in (self.fid, self.kid, *self.space_plots.values()):
             w.clear()
         self.best, self.best_label, self.points, self._ticks = None, None, [], {}
         self.error_bars = []
@@ -78,9 +88,13 @@ class SweepPlot(QWidget):
         has_kid = result is not None and "kid" in result.options.get("metrics", [])
         self.fid.setVisible(has_fid and n >= 2)
         self.kid.setVisible(has_kid and n >= 2)
-        if n < 2 or not (has_fid or has_kid):
+        chosen = result.options.get("metrics", []) if result is not None else []
+        spaces = [key for key in self.space_plots if key in chosen]
+        for key, plot in self.space_plots.items():
+            plot.setVisible(key in spaces and n >= 2)
+        if n < 2 or not (has_fid or has_kid or spaces):
             self.note.setText("The sweep plot appears when a run scores two or more generated sources "
-                              "with FID or KID — use “Add checkpoint folder…” to compare checkpoints.")
+                              "with FID, KID or another space's distance — use “Add checkpoint folder…” to compare checkpoints.")
             self.note.setVisible(True)
             return
         self.note.setVisible(False)
@@ -88,6 +102,8 @@ class SweepPlot(QWidget):
             self._draw(self.fid, result, "fid", mark_best=True)
         if has_kid:
             self._draw(self.kid, result, "kid_mean", mark_best=False)
+        for key in spaces:
+            self._draw(self.space_plots[key], result, key, mark_best=False)
 
     def _draw(self, plot, result, key, mark_best):
         xs, ys, names, idx, title = sweep_points(result, key)

@@ -244,6 +244,30 @@ def test_sweep_labels_do_not_overlap_and_the_best_label_stays_inside(qtbot):
     assert plot.best[0] == 11 and frame.left() <= label.left() and label.right() <= frame.right() + 1
 
 
+def test_sweep_draws_fd_dinov2_of_a_logged_training_run(qtbot, tmp_path):
+    """A training run logged with fd_dinov2 (Python API) plots it per step beside FID."""
+    from types import MappingProxyType
+    from engine.api.scores import Scores
+    from engine.outputs.training_log import TrainingLog
+    from gui.sweep_plot import SweepPlot
+    with TrainingLog(tmp_path / "h.sqlite") as log:
+        for step, (fid, fd) in zip((100, 200, 300), ((30.0, 400.0), (25.0, 350.0), (27.0, 300.0))):
+            log.log("exp", step, Scores(metrics=MappingProxyType({"fid": fid, "fd_dinov2": fd}), n_images=8,
+                                        n_reference=8, preset="clean", seed=0), reference="ref")
+        result = log.as_result("exp")
+    plot = SweepPlot()
+    qtbot.addWidget(plot)
+    plot.show()
+    plot.show_result(result)
+    dino = plot.space_plots["fd_dinov2"]
+    assert dino.isVisible() and plot.fid.isVisible() and not plot.kid.isVisible()
+    (curve,) = [i for i in dino.listDataItems()]
+    xs, ys = curve.getData()
+    assert list(xs) == [100, 200, 300] and list(ys) == [400.0, 350.0, 300.0]
+    plot.show_result(_sweep_result(3))          # a run without it hides the plot again
+    assert not dino.isVisible()
+
+
 def test_warnings_cell_wraps_and_its_tooltip_lists_every_warning(qtbot):
     from gui.results_table import ResultsTable
     table = ResultsTable()

@@ -17,10 +17,11 @@ from pathlib import Path
 from types import MappingProxyType
 
 from ..errors import OptionError
-from ..features.pipeline import extract
-from ..features.presets import get_preset
+from ..features.pipeline import extract_spaces
+from ..features.spaces import FD_METRICS
 from ..inputs.sources import check_stats_dim, open_source
 from ..metrics import METRICS
+from ..run import space_models
 from ..run.job import _feature_metrics, _note_warnings, _StatsOnly, load_model
 from ..run.reference_batch import adm_reference
 from ..run.options import Options
@@ -29,8 +30,12 @@ from .images import array_source
 from .model_setup import ensure_model
 from .scores import Scores
 
-# metrics computed from one set of images against the reference (no pairs, no classes)
-API_METRICS = tuple(name for name, spec in METRICS.items() if spec.needs in ("features", "logits"))
+# metrics computed from one set of images against the reference (no pairs, no classes),
+# the Fréchet distances of the other feature spaces (fd_dinov2) included
+API_METRICS = tuple(name for name, spec in METRICS.items()
+                    if spec.needs in ("features", "logits") or name in FD_METRICS)
+# options of the other feature spaces the API passes through (dinov2_convention, dinov2_model_path)
+_SPACE_OPTIONS = ("_convention", "_model_path")
 SCORE_KEYS = tuple(k for name in API_METRICS for k in METRICS[name].keys)
 
 
@@ -68,17 +73,24 @@ class Evaluator:
     reference: a folder, .zip, stats .npz (``mu``/``sigma``), samples .npz (uint8 ``arr_0``),
         a uint8 array N×H×W×3 / N×3×H×W, or an iterable of such batches. Processed once.
     preset: ``clean`` | ``pytorch-fid`` | ``tensorflow`` (the reference convention).
-    metrics: any of ``fid``, ``kid``, ``is``, ``pr`` (paired and class metrics need folders:
-        use the CLI for those).
+    metrics: any of ``fid``, ``kid``, ``is``, ``pr``, ``fd_dinov2`` (paired and class metrics
+        need folders: use the CLI for those).
     device: ``auto`` | ``cuda`` | ``cpu``.
     model: an ONNX model file; default: the app's model, built on first use.
+    feature_space: the space of KID and precision/recall (``inception`` | ``dinov2``), as the
+        CLI's ``--feature-space``; ``dinov2_convention``, ``dinov2_model_path`` as the CLI's
+        options. A space whose model is not added leaves its FD null with the reason in
+        ``warnings``; choosing it as ``feature_space`` raises ModelError.
     history: the History database ``log`` writes to; default: the app's own.
     """
 
     def __init__(self, reference, preset: str = "clean", metrics=("fid", "kid"), device: str = "auto", *,
                  batch_size: int = 32, workers: int | None = None, seed: int = 0, model=None,
-                 use_cache: bool = True, history=None):
+                 use_cache: bool = True, history=None, feature_space: str = "inception", **space_options):
         metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+        unknown = [k for k in space_options if not k.endswith(_SPACE_OPTIONS)]
+        if unknown:
+            raise TypeError(f"Evaluator() got unexpected keyword argument(s) {', '.join(unknown)}")
         bad = [m for m in metrics if m not in API_METRICS]
         if bad:
             raise OptionError(f"metric(s) {', '.join(map(str, bad))} not available in the Python API; "
@@ -86,28 +98,41 @@ class Evaluator:
         extra = {"workers": workers} if workers is not None else {}
         # live_fid_budget 0: no running FID during a call, only the final value
         self.options = Options(metrics=metrics, preset=preset, device=device, batch_size=batch_size,
-                               seed=seed, use_cache=use_cache, live_fid_budget=0.0, **extra)
-        self._preset = get_preset(preset)
-        self._model = _CountingModel(load_model(self.options, ensure_model(model)))
+                               seed=seed, use_cache=use_cache, live_fid_budget=0.0,
+                               feature_space=feature_space, **space_options, **extra)
+        inception = None
+        if "inception" in self.options.spaces_needed():
+            inception = _CountingModel(load_model(self.options, ensure_model(model)))
+        self._model = inception
+        spaces = space_models.load(self.options, inception, on_ray=False)
+        spaces.models = {name: m if isinstance(m, _CountingModel) else _CountingModel(m)
+                         for name, m in spaces.models.items()}
+        self._spaces = spaces
         self._history_path = history
         self._log = None
         self._log_lock = threading.Lock()
         self._workdirs: list = []
-        self.reference_label, self._ref = self._features(reference, "reference", keep=True)
+        self.reference_label, self._ref_all = self._features(reference, "reference", keep=True)
+        self._ref = self._main(self._ref_all)
 
     # -- public ----------------------------------------------------------------------------
     @property
+    def _first_model(self):
+        return self._model or next(iter(self._spaces.models.values()), None)
+
+    @property
     def device(self) -> str:
         """``cuda`` or ``cpu``: where the model really runs."""
-        return self._model.device.device
+        return self._first_model.device.device
 
     @property
     def device_line(self) -> str:
-        return self._model.device.line
+        return self._first_model.device.line
 
     @property
     def model_sha256(self) -> str:
-        return self._model.sha256
+        """The Inception model's SHA-256 (the first space's model when Inception is not used)."""
+        return self._first_model.sha256
 
     @property
     def n_reference(self) -> int:
@@ -115,14 +140,16 @@ class Evaluator:
 
     @property
     def images_run(self) -> int:
-        """Images run through the network so far (the reference included, once)."""
-        return self._model.images_run
+        """Images run through the networks so far (the reference included, once per network)."""
+        return sum(m.images_run for m in self._spaces.models.values())
 
     def score(self, images) -> Scores:
         """Metrics of ``images`` (an array, an iterable of batches, or a folder/.zip/.npz
         path) against the reference."""
-        label, gen = self._features(images, "generated", keep=False)
+        label, gen_all = self._features(images, "generated", keep=False)
+        opts = self.options
         try:
+            gen = self._main(gen_all)
             warnings = list(getattr(gen, "source_warnings", []))
             res = SourceResult(path=label, n_images=gen.n, metrics=empty_metrics(), warnings=warnings)
             if gen.features is None:
@@ -131,13 +158,17 @@ class Evaluator:
             res.warnings += _note_warnings(gen.notes)
             if gen.cache_note:
                 res.warnings.append(gen.cache_note)
-            _feature_metrics(self.options, self._ref, gen, self._model, res)
+            res.extras["spaces"] = space_models.metric_tags(opts)
+            dist = (self._ref_all.get(opts.feature_space, self._ref), gen_all.get(opts.feature_space, gen))
+            _feature_metrics(opts, self._ref, gen, self._model, res, dist=dist)
+            space_models.fd_metrics(opts, self._spaces, self._ref_all, gen_all, res)
         finally:
-            if getattr(gen, "workdir", None):
-                shutil.rmtree(gen.workdir, ignore_errors=True)
+            for ext in gen_all.values():
+                if getattr(ext, "workdir", None):
+                    shutil.rmtree(ext.workdir, ignore_errors=True)
         return Scores(metrics=MappingProxyType({k: res.metrics.get(k) for k in SCORE_KEYS}),
-                      n_images=res.n_images, n_reference=self.n_reference, preset=self.options.preset,
-                      seed=self.options.seed, warnings=tuple(res.warnings),
+                      n_images=res.n_images, n_reference=self.n_reference, preset=opts.preset,
+                      seed=opts.seed, warnings=tuple(res.warnings),
                       skipped=tuple(res.skipped), extras=dict(res.extras))
 
     def log(self, step: int, scores: Scores, run: str = "training") -> None:
@@ -172,8 +203,13 @@ class Evaluator:
             pass
 
     # -- inputs ----------------------------------------------------------------------------
+    @staticmethod
+    def _main(exts: dict):
+        """The side counts come from: Inception's, else the only space's."""
+        return exts.get("inception") or next(iter(exts.values()))
+
     def _features(self, images, role: str, keep: bool):
-        """(label, extracted features) of any accepted input."""
+        """(label, {space: extracted features}) of any accepted input."""
         opts = self.options
         if isinstance(images, (str, os.PathLike)):
             # the CLI's reading of files: the same sources, refusals and messages
@@ -181,23 +217,30 @@ class Evaluator:
             check_stats_dim(src, reference=role == "reference")
             label = src.label
             if src.kind == "stats":
-                return label, _StatsOnly(src)
+                return label, {"inception": _StatsOnly(src)}
             if role == "reference" and src.kind == "array" and src.stats is not None:
-                ext = adm_reference(opts, src, lambda: self._extract(src, opts, role, keep), _StatsOnly)
-                return label, ext
+                exts = {}
+
+                def images_of():
+                    exts.update(self._extract(src, opts, role, keep))
+                    return exts.get("inception") or _StatsOnly(src)
+                exts["inception"] = adm_reference(opts, src, images_of, _StatsOnly)
+                return label, exts
         else:
             src = array_source(images)
             n = len(src.files)
             label = f"in-memory images ({n})" if n else "in-memory images"
             opts = opts.replace(use_cache=False)
-        ext = self._extract(src, opts, role, keep)
+        exts = self._extract(src, opts, role, keep)
         if role == "reference" and not len(src.files) and src.kind == "arrays":
-            label = f"in-memory images ({ext.n})"
-        return label, ext
+            label = f"in-memory images ({self._main(exts).n})"
+        return label, exts
 
-    def _extract(self, src, opts, role: str, keep: bool):
-        ext = extract(src, self._preset, self._model, opts, role=role)
-        ext.source_warnings = src.warnings()
-        if keep and getattr(ext, "workdir", None):
-            self._workdirs.append(ext.workdir)
-        return ext
+    def _extract(self, src, opts, role: str, keep: bool) -> dict:
+        requests = self._spaces.requests(opts)
+        exts = extract_spaces(src, requests, opts, role=role)
+        for ext in exts:
+            ext.source_warnings = src.warnings()
+            if keep and getattr(ext, "workdir", None):
+                self._workdirs.append(ext.workdir)
+        return {r.space.name: e for r, e in zip(requests, exts)}

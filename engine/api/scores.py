@@ -10,7 +10,8 @@ from types import MappingProxyType
 class Scores:
     """Metric values (None where not asked for or not computable; the reason is in
     ``warnings``), with the keys of the CLI's JSON ``metrics``: ``fid``, ``kid_mean``,
-    ``kid_std``, ``is_mean``, ``is_std``, ``precision``, ``recall``, ``density``, ``coverage``."""
+    ``kid_std``, ``is_mean``, ``is_std``, ``precision``, ``recall``, ``density``, ``coverage``,
+    ``fd_dinov2``; ``extras["spaces"]`` names the space and convention of each."""
     metrics: MappingProxyType
     n_images: int
     n_reference: int
