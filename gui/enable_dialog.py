@@ -129,7 +129,7 @@ class EnableDialog(QDialog):
     def _cancelled(self) -> None:
         self._idle()
         self.outcome = "cancelled"
-        self.stage.setText("Download cancelled; nothing was kept.")
+        self.stage.setText("Cancelled; nothing was kept.")
 
     def closeEvent(self, event) -> None:
         if self.worker is not None:

@@ -133,6 +133,13 @@ def test_cancel_keeps_nothing(server):
         enable_dinov2(source=_source(server, "file"), spec=SMALL, cancelled=lambda: bool(flag),
                       say=lambda msg: flag.append(msg) if msg.startswith("Checking") else None)
     assert flag and _downloads() == [] and find_model(MODEL_FILE) is None
+    # cancelled during the build, at each of its stages up to saving: no model, no .pth
+    for stage in ("Writing the ONNX graph", "Checking the ONNX graph", "Saving "):
+        flag = []
+        with pytest.raises(DownloadCancelled, match="nothing was kept"):
+            enable_dinov2(source=_source(server, "file"), spec=SMALL, cancelled=lambda: bool(flag),
+                          say=lambda msg, _s=stage: flag.append(msg) if msg.startswith(_s) else None)
+        assert flag and _downloads() == [] and find_model(MODEL_FILE) is None
 
 
 @pytest.mark.parametrize("route", ["html", "sniff"])

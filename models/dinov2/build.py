@@ -36,7 +36,8 @@ def check_output(out_path: Path) -> Path:
 
 
 def build(out_path: Path | None = None, *, weights: Path, source: str | None = None,
-          spec: ViTSpec = FULL, progress: Callable[[str], None] | None = None) -> dict:
+          spec: ViTSpec = FULL, progress: Callable[[str], None] | None = None,
+          cancelled: Callable[[], bool] = lambda: False) -> dict:
     """Verify ``weights`` (a dinov2_vitl14_pretrain.pth), write the ONNX model at out_path
     (default: default_model_path()) and its provenance JSON beside it; return the provenance.
 
@@ -45,7 +46,7 @@ def build(out_path: Path | None = None, *, weights: Path, source: str | None = N
     out_path = check_output(out_path if out_path is not None else default_model_path())
     weights = Path(weights)
     check_architecture(weights, spec)
-    prov = build_dinov2_model(weights, out_path, spec, progress)
+    prov = build_dinov2_model(weights, out_path, spec, progress, cancelled)
     prov["source"] = source or f"file {weights.resolve()}"
     write_provenance(out_path, prov)
     return prov

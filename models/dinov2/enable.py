@@ -5,7 +5,8 @@ model into the user's data folder.
 * Download: ``OFFICIAL_WEIGHTS`` (no SHA-256 is published for it) through the common
   downloader into ``paths.download_dir()``: proxy, timeout, resume after a cut connection,
   web-page detection; the complete ``.part`` is verified (verify.py) before it is moved into
-  place, a refused one deleted. Cancel keeps nothing.
+  place, a refused one deleted. Cancel keeps nothing, also during the build (asked between its
+  stages, up to the moment the model is saved).
 * After a successful build the downloaded ``.pth`` (1.2 GB) is deleted: its tensors now live
   in the model. If the build fails it is kept, so a retry finds it verified and downloads
   nothing.
@@ -63,7 +64,13 @@ def enable_dinov2(*, weights: Path | None = None, source: downloader.RemoteFile 
             weights.unlink(missing_ok=True)
         raise DownloadCancelled("cancelled; nothing was kept")
     say(f"Building {out_path.name} from {weights.name}")
-    prov = build(out_path, weights=weights, source=origin, spec=spec, progress=say)
+    try:
+        prov = build(out_path, weights=weights, source=origin, spec=spec, progress=say,
+                     cancelled=cancelled)
+    except DownloadCancelled:
+        if downloaded:
+            weights.unlink(missing_ok=True)
+        raise
     if downloaded:
         weights.unlink(missing_ok=True)  # its tensors now live in the model
         say(f"Deleted the downloaded {weights.name}")

@@ -32,7 +32,7 @@ import numpy as np
 from .posembed import dinov2_scale_factor, resized_pos_embed
 from .weights import FULL, MODEL_NAME, ViTSpec, load_dinov2_weights, sha256_file
 from ..common.files import atomic_write, provenance_path
-from ..errors import ModelBuildError
+from ..errors import DownloadCancelled, ModelBuildError
 
 BUILDER_VERSION = "1"  # bump when the graph changes
 OPSET = 17  # as the Inception model; LayerNormalization is in the default domain from 17
@@ -166,10 +166,12 @@ def make_dinov2_model(tensors: dict[str, np.ndarray], spec: ViTSpec, source_sha2
 
 
 def build_dinov2_model(weights: Path, out_path: Path, spec: ViTSpec = FULL,
-                       progress: Progress | None = None) -> dict:
+                       progress: Progress | None = None, cancelled=lambda: False) -> dict:
     """Verify weights, write the ONNX model at out_path and its provenance JSON beside it;
     return the provenance. Raises WeightsFormatError (a models.errors.ModelBuildError) for
-    a file that is not the expected state dict; nothing is written then."""
+    a file that is not the expected state dict; nothing is written then. ``cancelled`` is
+    asked between the stages, up to the moment the model is saved (DownloadCancelled: nothing
+    is written)."""
     try:
         import onnx
     except ImportError:
@@ -177,16 +179,25 @@ def build_dinov2_model(weights: Path, out_path: Path, spec: ViTSpec = FULL,
                               "pip install onnx==1.23.2") from None
     say = progress or (lambda msg: None)
     weights, out_path = Path(weights), Path(out_path)
+
+    def stage(msg: str) -> None:
+        if cancelled():
+            raise DownloadCancelled("cancelled; nothing was kept")
+        say(msg)
     t0 = time.perf_counter()
-    say(f"Checking {weights.name}")
+    stage(f"Checking {weights.name}")
     weights_sha256 = sha256_file(weights)
     tensors = load_dinov2_weights(weights, spec)
-    say("Writing the ONNX graph")
+    stage("Writing the ONNX graph")
     model = make_dinov2_model(tensors, spec, weights_sha256)
     data = model.SerializeToString()
     ir_version = model.ir_version
     del model  # the serialized bytes are all we keep: the weights are large
+    stage("Checking the ONNX graph")
     onnx.checker.check_model(data, full_check=True)  # also infers and checks shapes
+    stage(f"Saving {out_path.name}")
+    if cancelled():     # asked once more: saving is the point of no return
+        raise DownloadCancelled("cancelled; nothing was kept")
     atomic_write(out_path, data)
     prov = {
         "model": MODEL_NAME,
