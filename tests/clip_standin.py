@@ -1,0 +1,54 @@
+"""Cheap stand-ins with the CLIP models' interface, for tests about the engine's plumbing.
+
+Same IO as the built CLIP image encoders (models/clip): input ``images`` (N, 3, S, S) float32,
+output ``features`` (N, D), not L2-normalised; ViT-B/32: S = 224, D = 512; ViT-L/14@336: S = 336,
+D = 768. The network is an average pool to 7 x 7 and a seeded projection with a bias (about a
+millisecond an image), so its numbers are deterministic and image-dependent but are not CLIP's.
+A provenance JSON lies beside each file, with the keys the engine reads (``source_sha256``...).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+VARIANTS = {"vitb32": ("clip_vitb32.onnx", 224, 512, 32),
+            "vitl14-336": ("clip_vitl14_336.onnx", 336, 768, 336)}
+
+
+def write_clip_standin(folder: Path, variant: str) -> Path:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    file_name, size, dim, seed = VARIANTS[variant]
+    rng = np.random.default_rng(seed)
+    kernel = size // 7
+    n_in = 3 * 7 * 7
+    w = numpy_helper.from_array((rng.standard_normal((n_in, dim)) / np.sqrt(n_in)).astype(np.float32), "proj")
+    b = numpy_helper.from_array(rng.standard_normal(dim).astype(np.float32), "bias")
+    nodes = [helper.make_node("AveragePool", ["images"], ["pooled"], kernel_shape=[kernel, kernel],
+                              strides=[kernel, kernel]),
+             helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
+             helper.make_node("MatMul", ["flat", "proj"], ["mm"]),
+             helper.make_node("Add", ["mm", "bias"], ["features"])]
+    graph = helper.make_graph(
+        nodes, f"clip_{variant}_standin",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, size, size])],
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", dim])],
+        initializer=[w, b])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                              producer_name="fid-studio-tests")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    path = Path(folder) / file_name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = model.SerializeToString()
+    path.write_bytes(data)
+    weights_sha = hashlib.sha256(w.raw_data + b.raw_data).hexdigest()
+    prov = {"model": f"clip-{variant}", "model_sha256": hashlib.sha256(data).hexdigest(),
+            "source_sha256": weights_sha, "source_file": f"clip-{variant}-standin (tests)", "depth": 0,
+            "input": {"name": "images", "shape": ["batch", 3, size, size]},
+            "outputs": {"features": ["batch", dim]}}
+    Path(str(path) + ".json").write_text(json.dumps(prov, indent=2) + "\n")
+    return path
