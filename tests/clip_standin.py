@@ -52,3 +52,18 @@ def write_clip_standin(folder: Path, variant: str) -> Path:
             "outputs": {"features": ["batch", dim]}}
     Path(str(path) + ".json").write_text(json.dumps(prov, indent=2) + "\n")
     return path
+
+
+try:
+    import pytest
+except ImportError:  # not under pytest
+    pytest = None
+
+if pytest is not None:
+    # A test module imports it to run on the stand-ins:
+    #     from tests.clip_standin import clip_standins  # noqa: F401
+    @pytest.fixture(scope="module")
+    def clip_standins(tmp_path_factory) -> dict:
+        """{"vitb32": path, "vitl14-336": path} of the two stand-in models."""
+        folder = tmp_path_factory.mktemp("clip_standins")
+        return {v: write_clip_standin(folder, v) for v in VARIANTS}

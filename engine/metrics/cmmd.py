@@ -61,8 +61,12 @@ def _kernel_sum(x, inv_x, y, inv_y, block: int, same: bool, cancel=None) -> floa
         a, sa = _unit(x, inv_x, i, i + block)
         for j in range(i if same else 0, len(y), block):
             b, sb = (a, sa) if same and j == i else _unit(y, inv_y, j, j + block)
-            d2 = sa[:, None] + sb[None, :] - 2.0 * (a @ b.T)
-            s = float(np.exp(-GAMMA * d2).sum())
+            g = a @ b.T                      # -γ‖a - b‖² = γ(2a·b - ‖a‖² - ‖b‖²), in place
+            g *= 2.0
+            g -= sa[:, None]
+            g -= sb[None, :]
+            g *= GAMMA
+            s = float(np.exp(g, out=g).sum())
             total += 2.0 * s if same and j != i else s
     return total
 
