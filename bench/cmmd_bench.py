@@ -23,7 +23,7 @@ from engine.metrics import cmmd
 n, block = int(sys.argv[2]), int(sys.argv[3])
 rng = np.random.default_rng(0)
 def unit(m):
-    x = rng.standard_normal((m, 768)).astype(np.float32)
+    x = rng.standard_normal((m, 768), dtype=np.float32)
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 x, y = unit(n), unit(n) * 0.999 + 0.001     # not unit: the metric normalises
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -31,6 +31,7 @@ t = time.perf_counter()
 v = cmmd.compute(x, y, block=block)
 dt = time.perf_counter() - t
 print(json.dumps({"n": n, "block": block, "seconds": round(dt, 2), "cmmd": v.cmmd,
+                  "load_avg_1min": round(__import__("os").getloadavg()[0], 1),
                   "rss_before_mb": rss0 // 1024,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))
 """

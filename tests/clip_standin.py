@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+SMALL = dict(device="cpu", kid_subsets=5, kid_subset_size=3, pr_k=2, dc_k=2)
 VARIANTS = {"vitb32": ("clip_vitb32.onnx", 224, 512, 32),
             "vitl14-336": ("clip_vitl14_336.onnx", 336, 768, 336)}
 
@@ -67,3 +68,37 @@ if pytest is not None:
         """{"vitb32": path, "vitl14-336": path} of the two stand-in models."""
         folder = tmp_path_factory.mktemp("clip_standins")
         return {v: write_clip_standin(folder, v) for v in VARIANTS}
+
+    @pytest.fixture(scope="module")
+    def clip_opts(clip_standins) -> dict:
+        """Options fields of a small run on the stand-ins."""
+        return dict(clip_model_path=str(clip_standins["vitb32"]),
+                    clip_l336_model_path=str(clip_standins["vitl14-336"]), **SMALL)
+
+    @pytest.fixture(scope="module")
+    def folders(tmp_path_factory):
+        """Reference (7) and generated (5) images of several aspect ratios (the crops
+        matter), one grayscale."""
+        from PIL import Image
+        from imagegen import make_folder
+        root = tmp_path_factory.mktemp("clip_sets")
+        ref = make_folder(root / "ref", 4, seed=1, size=(64, 48))
+        make_folder(ref, 2, seed=2, size=(40, 72), prefix="tall")
+        Image.open(ref / "img_0000.png").convert("L").save(ref / "gray.png")
+        gen = make_folder(root / "gen", 4, seed=3, size=(56, 56), shift=90)
+        make_folder(gen, 1, seed=4, size=(90, 30), prefix="wide")
+        return ref, gen
+
+
+def model_features(model_path, folder, convention) -> np.ndarray:
+    """The model's features on the contract's preprocessing (engine/features/clip_preprocess.py),
+    in a plain numpy + ONNX Runtime path, files in name order."""
+    import onnxruntime as ort
+    from PIL import Image
+    from engine.features.clip_preprocess import preprocess
+    sess = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    xs = []
+    for f in sorted(Path(folder).iterdir()):
+        with Image.open(f) as im:
+            xs.append(preprocess(np.asarray(im.convert("RGB")), convention))
+    return sess.run(["features"], {"images": np.stack(xs)})[0]

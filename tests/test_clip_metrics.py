@@ -14,14 +14,10 @@ import shutil
 import sqlite3
 
 import numpy as np
-import onnxruntime as ort
 import pytest
-from PIL import Image
 
 from cli_here import cli_here, one_line_error
-from imagegen import make_folder
-from tests.clip_standin import clip_standins  # noqa: F401 (the stand-in models)
-from engine.features.clip_preprocess import preprocess
+from tests.clip_standin import SMALL, clip_opts, clip_standins, folders, model_features  # noqa: F401
 from engine.metrics import cmmd, kid, prdc
 from engine.metrics import fid as fid_metric
 from engine.per_image import scores as per_image_scores
@@ -30,7 +26,6 @@ from engine.run.options import Options
 
 MISSING_B = "CLIP ViT-B/32 model not added (python main.py model add clip-vitb32 --download)"
 MISSING_L = "CLIP ViT-L/14@336 model not added (python main.py model add clip-vitl14-336 --download)"
-SMALL = dict(device="cpu", kid_subsets=5, kid_subset_size=3, pr_k=2, dc_k=2)
 
 
 def direct_cmmd(x, y) -> float:
@@ -78,40 +73,11 @@ def test_cmmd_refuses_what_it_cannot_normalise_or_compare():
 # ---------------------------------------------------------------- end to end
 
 @pytest.fixture(scope="module")
-def folders(tmp_path_factory):
-    """Reference and generated images of several aspect ratios (the crops matter), one
-    grayscale."""
-    root = tmp_path_factory.mktemp("clip_sets")
-    ref = make_folder(root / "ref", 4, seed=1, size=(64, 48))
-    make_folder(ref, 2, seed=2, size=(40, 72), prefix="tall")
-    Image.open(ref / "img_0000.png").convert("L").save(ref / "gray.png")
-    gen = make_folder(root / "gen", 4, seed=3, size=(56, 56), shift=90)
-    make_folder(gen, 1, seed=4, size=(90, 30), prefix="wide")
-    return ref, gen
-
-
-@pytest.fixture(scope="module")
-def clip_opts(clip_standins):
-    return dict(clip_model_path=str(clip_standins["vitb32"]),
-                clip_l336_model_path=str(clip_standins["vitl14-336"]), **SMALL)
-
-
-@pytest.fixture(scope="module")
 def clip_run(folders, clip_opts, fast_model_path):
     """FID + CLIP-FID + CMMD in one pass; KID, precision/recall, per-image in the CLIP space."""
     opts = Options(metrics=("fid", "clip_fid", "cmmd", "kid", "pr"), feature_space="clip",
                    per_image=True, **clip_opts)
     return run(folders[0], [folders[1]], opts, model_path=fast_model_path)
-
-
-def model_features(model_path, folder, convention) -> np.ndarray:
-    """The model's features on the contract's preprocessing, in a plain numpy + ORT path."""
-    sess = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
-    xs = []
-    for f in sorted(folder.iterdir()):
-        with Image.open(f) as im:
-            xs.append(preprocess(np.asarray(im.convert("RGB")), convention))
-    return sess.run(["features"], {"images": np.stack(xs)})[0]
 
 
 def test_clip_fid_and_cmmd_equal_the_metric_functions_on_the_models_features(clip_run, folders,

@@ -128,10 +128,10 @@ def distance_metrics(opts, spaces: SpaceModels, ref_all: dict, gen_all: dict, re
         lacking = [role for role, side in (("reference", ref_all), ("generated", gen_all))
                    if name not in side or (not frechet and side[name].features is None)]
         if lacking:
-            res.warnings.append(f"{label} not computed: the {' and '.join(lacking)} side is a stats file, "
-                                + (f"which carries Inception statistics only ({label} needs images)" if frechet
-                                   else f"without {label} embeddings ({label} needs images, or a stats file "
-                                   "written with `stats --cmmd`)"))
+            what = (f", which carries Inception statistics only ({label} needs images)" if frechet
+                    else f" without {label} embeddings ({label} needs images, or a stats file written "
+                    f"with `stats --{metric}`)")
+            res.warnings.append(f"{label} not computed: the {' and '.join(lacking)} side is a stats file{what}")
             continue
         ref, gen = ref_all[name], gen_all[name]
         extras = {"space": tag(space, convention_of(opts, space))}
