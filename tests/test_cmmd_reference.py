@@ -55,13 +55,13 @@ def test_stats_cmmd_file_gives_the_cmmd_of_the_images(folders, added, want, fast
         assert z["mu"].shape == (2048,) and str(z["cmmd_convention"]) == "cmmd"
     assert emb.shape == (7, 768) and emb.dtype == np.float32
     assert np.allclose(np.linalg.norm(emb.astype(np.float64), axis=1), 1.0, atol=1e-6)
-    opts = Options(metrics=("fid", "clip_fid", "cmmd"), **SMALL)
+    opts = Options(metrics=("clip_fid", "cmmd"), **SMALL)
     result = run(ref, [folders[1]], opts, model_path=fast_model_path)
     (res,) = result.results
     assert res.metrics["cmmd"] == pytest.approx(want, rel=1e-6)
     assert res.extras["cmmd"]["reference_embeddings"].endswith("ref.npz") and res.extras["cmmd"]["n_reference"] == 7
     assert result.spaces["clip-l14-336"]["model_sha256"] == sha
-    assert res.metrics["clip_fid"] is None and res.metrics["fid"] is not None
+    assert res.metrics["clip_fid"] is None
     assert any(w.startswith("CLIP-FID not computed: the reference side is a stats file") for w in res.warnings)
     # shards written with --cmmd merge into the same embeddings (rows concatenated)
     parts = [tmp_path / f"part{i}.npz" for i in (1, 2)]
@@ -77,11 +77,12 @@ def test_stats_cmmd_file_gives_the_cmmd_of_the_images(folders, added, want, fast
 
 
 def test_embeddings_that_do_not_match_the_run_are_refused(folders, added, tmp_path, capfd):
+    from engine.features import embeddings_file
+    from engine.features.spaces import get_space
     ref = tmp_path / "ref.npz"
     assert cli_here(capfd, "stats", folders[0], "-o", ref, "--cmmd", "--device", "cpu").returncode == 0
     with np.load(ref) as z:
-        emb = z["cmmd_embeddings"]
-    opts = Options(metrics=("cmmd",), **SMALL)
+        emb, sha = z["cmmd_embeddings"], str(z["cmmd_model_sha256"])
     cases = [(dict(cmmd_model_sha256=np.str_("0" * 64)), "were made with model sha256 0000"),
              (dict(cmmd_convention=np.str_("clean-fid")), "were made with convention clean-fid"),
              (dict(cmmd_embeddings=emb * 1.01), "not L2-normalised"),
@@ -93,9 +94,13 @@ def test_embeddings_that_do_not_match_the_run_are_refused(folders, added, tmp_pa
         shutil.copy(ref, bad)
         _write(bad, **change)
         with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
-            run(bad, [folders[1]], opts)
+            embeddings_file.load(bad, "cmmd", space=get_space("clip-l14-336"), convention="cmmd",
+                                 model_sha256=sha)
+    # in a run: refused before any image is read, in one line
     out = cli_here(capfd, "compute", tmp_path / "bad0.npz", folders[1], "--metrics", "cmmd", "--device", "cpu")
     assert "were made with model sha256" in one_line_error(out)
+    assert embeddings_file.load(ref, "cmmd", space=get_space("clip-l14-336"), convention="cmmd",
+                                model_sha256=sha).n == 7
 
 
 def test_stats_without_embeddings_and_the_refusals_of_stats(folders, added, fast_model_path, monkeypatch,
@@ -103,7 +108,7 @@ def test_stats_without_embeddings_and_the_refusals_of_stats(folders, added, fast
     import models
     plain = tmp_path / "plain.npz"
     assert cli_here(capfd, "stats", folders[0], "-o", plain, "--device", "cpu").returncode == 0
-    result = run(plain, [folders[1]], Options(metrics=("fid", "cmmd"), **SMALL), model_path=fast_model_path)
+    result = run(plain, [folders[1]], Options(metrics=("cmmd",), **SMALL), model_path=fast_model_path)
     (res,) = result.results
     assert res.metrics["cmmd"] is None
     assert any(w.startswith("CMMD not computed: the reference side is a stats file without CMMD embeddings")
