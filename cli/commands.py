@@ -138,6 +138,8 @@ def cmd_stats(args) -> int:
     from engine.inputs.content_hash import content_digests, full_listing
     from engine.inputs.shards import apply_shard, parse_shard, shard_bounds
     from engine.inputs.sources import open_source
+    if args.cmmd and args.format == "adm":
+        raise FidStudioError("--cmmd adds the CMMD embeddings to a stats file of --format pytorch-fid, not adm")
     if args.format == "adm":
         from engine.outputs.adm_stats import check_adm_format
         check_adm_format()
@@ -160,7 +162,11 @@ def cmd_stats(args) -> int:
     print(model.device.line, file=sys.stderr)
     if model.precision_warning():
         print(f"warning: {model.precision_warning()}", file=sys.stderr)
-    ext = extract(src, get_preset(opts.preset), model, opts, role="reference", on_event=StderrProgress())
+    if args.cmmd:
+        ext, emb = _extract_with_embeddings(src, model, opts)
+    else:
+        ext, emb = extract(src, get_preset(opts.preset), model, opts, role="reference",
+                           on_event=StderrProgress()), None
     arrays = None
     if args.format == "adm":
         from engine.outputs.adm_stats import adm_arrays
@@ -175,13 +181,37 @@ def cmd_stats(args) -> int:
                 files=ext.files, shard=opts.shard, precision=opts.precision,
                 content=content_digests(src, ext.files, opts.workers), listing=listing,
                 bounds=shard_bounds(len(listing), *shard) if shard else None)
+            if emb is not None:
+                arrays.update(emb)
         _write_outputs([(args.output, lambda path: stats_file.write(path, arrays))])
     finally:
         if ext.workdir:
             import shutil
             shutil.rmtree(ext.workdir, ignore_errors=True)
-    print(f"wrote {args.output}: {ext.n} images, {len(ext.skipped)} skipped", file=sys.stderr)
+    print(f"wrote {args.output}: {ext.n} images, {len(ext.skipped)} skipped"
+          + (", with the CMMD embeddings" if emb is not None else ""), file=sys.stderr)
     return 0
+
+
+def _extract_with_embeddings(src, model, opts):
+    """(Inception's Extracted, the CMMD embedding arrays): both spaces in one decode pass."""
+    from engine.features import embeddings_file
+    from engine.features.pipeline import extract_spaces
+    from engine.features.stats_file import files_digest
+    from engine.run import space_models
+    spaces = space_models.load(opts.replace(metrics=("fid", "cmmd")), model, on_ray=False)
+    if "clip-l14-336" in spaces.missing:
+        raise FidStudioError(f"--cmmd: {spaces.missing['clip-l14-336']}")
+    ext, clip = extract_spaces(src, spaces.requests(opts), opts, role="reference", on_event=StderrProgress())
+    try:
+        emb = embeddings_file.arrays("cmmd", clip.features, space="clip-l14-336", convention="cmmd",
+                                     model_sha256=spaces.models["clip-l14-336"].sha256,
+                                     files_sha256=files_digest(clip.files))
+    finally:
+        if clip.workdir:
+            import shutil
+            shutil.rmtree(clip.workdir, ignore_errors=True)
+    return ext, emb
 
 
 def cmd_model(args) -> int:

@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="subset sizes fitted for FID∞ (--metrics fid_inf; default 15)")
     c.add_argument("--feature-space", default="inception", choices=list(SPACES),
                    help="the features of KID, precision/recall, density/coverage and the per-image "
-                   "scores (default inception; FID, sFID, IS and GAN-train/test stay Inception's)")
+                   "scores (default inception; clip = CLIP ViT-B/32 in clean-fid's convention; FID, sFID, "
+                   "IS and GAN-train/test stay Inception's)")
     c.add_argument("--dinov2-convention", default=SPACES["dinov2"].default_convention,
                    choices=list(SPACES["dinov2"].conventions),
                    help="DINOv2 preprocessing (fd_dinov2, --feature-space dinov2): " + "; ".join(
@@ -105,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("pytorch-fid", "adm"), default="pytorch-fid",
                    help="pytorch-fid: mu, sigma (+ n, preset, model); adm: the ADM reference-batch "
                    "layout mu, sigma, mu_s, sigma_s (needs the model's sFID output)")
+    s.add_argument("--cmmd", action="store_true",
+                   help="also store the CMMD reference embeddings (CLIP ViT-L/14@336, L2-normalised; "
+                   "needs `model add clip-vitl14-336`): a compute run given this file as reference "
+                   "reads them instead of images")
     _add_common(s)
     m = sub.add_parser("model", help="build, extend, add or inspect the models (Inception; DINOv2 on request)")
     msub = m.add_subparsers(dest="model_command", required=True)

@@ -198,7 +198,9 @@ def sweep_chart(result, key="fid", title="FID over checkpoints", y_label="FID (l
 
 def value_text(key: str, v: float) -> str:
     """A best-point value as the results table prints it: KID's 0.0012 is not '0.00'."""
-    return f"{v:.5f}" if key.startswith("kid") else f"{v:.2f}"
+    if key.startswith("kid"):
+        return f"{v:.5f}"
+    return f"{v:.4f}" if key == "cmmd" else f"{v:.2f}"
 
 
 def _fid_intervals(result, xs, idx) -> list:
@@ -298,9 +300,10 @@ def charts_for(result) -> list[tuple[str, QImage]]:
     chosen = result.options.get("metrics", [])
     if "fid" in chosen or "fid_ci" in chosen:
         out.append(("FID over checkpoints", sweep_chart(result)))
-    if "fd_dinov2" in chosen:
-        out.append(("FD_DINOv2 over checkpoints", sweep_chart(result, "fd_dinov2", "FD_DINOv2 over checkpoints",
-                                                             "FD_DINOv2 (lower is better)")))
+    for key, label in (("fd_dinov2", "FD_DINOv2"), ("clip_fid", "CLIP-FID"), ("cmmd", "CMMD")):
+        if key in chosen:
+            out.append((f"{label} over checkpoints", sweep_chart(result, key, f"{label} over checkpoints",
+                                                                f"{label} (lower is better)")))
     if "kid" in chosen:
         out.append(("KID over checkpoints", sweep_chart(result, "kid_mean", "KID over checkpoints",
                                                        "KID (lower is better)")))

@@ -24,7 +24,7 @@ from .result_format import (DASH, best_index, cell, columns_for, format_created,
 
 FILES_PER_REASON = 5           # per source and reason, in the skipped-files section
 CHARTS_PER_PAGE = 2
-COLUMN_GROUPS = (("fid", "fid_ci", "fid_inf", "sfid"), ("fd_dinov2",), ("kid", "is"), ("precision", "recall", "density", "coverage"),
+COLUMN_GROUPS = (("fid", "fid_ci", "fid_inf", "sfid"), ("fd_dinov2", "clip_fid", "cmmd"), ("kid", "is"), ("precision", "recall", "density", "coverage"),
                  ("ssim", "mse", "psnr", "n_pairs"), ("gan_train", "gan_test", "real_baseline"))
 _app = None
 

@@ -109,6 +109,12 @@ COLUMNS = (
     Column("fd_dinov2", "FD_DINOv2", ("fd_dinov2",), _m("fd_dinov2"), _num(".3f"),
            "Fréchet distance in DINOv2 ViT-L/14 feature space (the CLS token), lower is better; "
            "the convention (dgm-eval or edm2) is in the settings"),
+    Column("clip_fid", "CLIP-FID", ("clip_fid",), _m("clip_fid"), _num(".3f"),
+           "Fréchet distance in CLIP ViT-B/32 feature space, as clean-fid's model_name='clip_vit_b_32' "
+           "(CPU float32), lower is better"),
+    Column("cmmd", "CMMD", ("cmmd",), _m("cmmd"), _num(".4f"),
+           "MMD of L2-normalised CLIP ViT-L/14@336 embeddings (Gaussian kernel, σ = 10, ×1000; "
+           "Jayasumana et al. 2024), exact in float64, lower is better"),
     Column("kid", "KID", ("kid",), lambda r: (r.metrics.get("kid_mean"), r.metrics.get("kid_std"),
                                               bool(r.extras.get("kid_single_subset"))),
            _kid, "Kernel Inception Distance, mean ± std over subsets (lower is better)"),
@@ -201,16 +207,16 @@ def best_index(result, key: str = "fid") -> int | None:
 def _space_rows(result) -> list[tuple[str, str]]:
     """The feature space of KID / precision-recall and, per non-Inception space, its
     convention and the SHA-256 of the weights its model was built from."""
-    from engine.features.spaces import SPACES
+    from engine.features.spaces import ALL_SPACES
     rows = []
     chosen = result.options.get("feature_space") or "inception"
     if chosen != "inception":
         rows.append(("Feature space", f"{chosen}: KID, precision/recall, density/coverage and "
                                       "per-image scores (FID stays Inception's)"))
     for name, rec in (getattr(result, "spaces", None) or {}).items():
-        if name == "inception" or name not in SPACES:
+        if name == "inception" or name not in ALL_SPACES:
             continue
-        label = SPACES[name].label
+        label = ALL_SPACES[name].label
         rows.append((f"{label} convention", f"{rec.get('convention')} — equals {rec.get('equals')}"))
         rows.append((f"{label} weights SHA-256", rec.get("weights_sha256") or rec.get("unavailable") or DASH))
     return rows

@@ -9,6 +9,8 @@ names used), ``shard``, and what ``--merge`` compares (merge_checks.py): ``conte
 the [start, stop) ranges of that list this file covers). sFID's moments, when present, are
 ``n_s``, ``sum_s``, ``sum_outer_s`` with ``mu_s``/``sigma_s``. ``merge`` sums the moments of
 disjoint sets: the mean and covariance equal one run over all the files to float64 rounding.
+A file written with ``stats --cmmd`` also holds CMMD's embeddings (embeddings_file.py); merged
+files concatenate them.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from ..errors import InputError
 from ..inputs.content_hash import listing_digest
 from ..inputs.sources import display_name
 from ..npz import write_npz
-from . import merge_checks
+from . import embeddings_file, merge_checks
 from .stats import merge_moments, moments_to_stats
 from .stats_check import check_gaussian
 
@@ -125,4 +127,5 @@ def merge(paths) -> dict:
             raise InputError(f"cannot merge {', '.join(map(str, paths))}: {exc}") from None
         check_gaussian(stats.mu, stats.sigma, f"merged from {', '.join(map(str, paths))}", (mu_key, sigma_key))
         out.update({n_key: np.int64(n), s_key: total, o_key: outer, mu_key: stats.mu, sigma_key: stats.sigma})
+    out.update(embeddings_file.merge(files))     # CMMD's reference embeddings, when written
     return out

@@ -13,7 +13,8 @@ class MetricSpec:
     name: str
     label: str
     needs: str          # "features" | "spatial" | "logits" | "pairs" | "classes" (features + class
-                        # sub-folders) | "dinov2" (features of the DINOv2 space)
+                        # sub-folders) | a feature space's name ("dinov2", "clip", "clip-l14-336": the
+                        # features of that space, engine/features/spaces.py)
     keys: tuple         # keys in the result's "metrics" mapping
 
 
@@ -23,6 +24,8 @@ METRICS = {m.name: m for m in (
     MetricSpec("fid_inf", "FID∞ (extrapolated to infinitely many images)", "features", ("fid_inf",)),
     MetricSpec("fid_ci", "FID 95% bootstrap interval", "features", ("fid_ci_low", "fid_ci_high")),
     MetricSpec("fd_dinov2", "FD_DINOv2 (Fréchet distance, DINOv2 ViT-L/14)", "dinov2", ("fd_dinov2",)),
+    MetricSpec("clip_fid", "CLIP-FID (Fréchet distance, CLIP ViT-B/32, clean-fid)", "clip", ("clip_fid",)),
+    MetricSpec("cmmd", "CMMD (MMD of CLIP ViT-L/14@336 embeddings)", "clip-l14-336", ("cmmd",)),
     MetricSpec("kid", "KID", "features", ("kid_mean", "kid_std")),
     MetricSpec("is", "Inception Score", "logits", ("is_mean", "is_std")),
     MetricSpec("pr", "Precision / recall, density / coverage", "features",
@@ -35,7 +38,8 @@ METRICS = {m.name: m for m in (
 )}
 
 # Every key a result's "metrics" mapping carries, in display order (null when not computed).
-RESULT_KEYS = ("fid", "fid_ci_low", "fid_ci_high", "fid_inf", "sfid", "fd_dinov2", "kid_mean", "kid_std", "is_mean", "is_std", "precision", "recall",
+RESULT_KEYS = ("fid", "fid_ci_low", "fid_ci_high", "fid_inf", "sfid", "fd_dinov2", "clip_fid", "cmmd",
+               "kid_mean", "kid_std", "is_mean", "is_std", "precision", "recall",
                "density", "coverage", "ssim", "mse", "psnr", "n_pairs",
                "gan_train", "gan_test", "real_baseline")
 # Structured metric values (JSON only, not CSV columns); null when not computed.

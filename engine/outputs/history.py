@@ -21,7 +21,7 @@ from ..run.result import RunResult
 
 DATA_DIR_ENV = "FID_STUDIO_DATA_DIR"
 DB_NAME = "history.sqlite3"
-SCHEMA_VERSION = 3  # 2: sources.sfid; 3: sources.fd_dinov2
+SCHEMA_VERSION = 4  # 2: sources.sfid; 3: sources.fd_dinov2; 4: sources.clip_fid, sources.cmmd
 
 _SCHEMA = """
 CREATE TABLE runs (
@@ -58,6 +58,9 @@ CREATE TABLE sources (
 ALTER TABLE sources ADD COLUMN sfid REAL;
 -- version 3 (also added by _migrate to older databases): FD_DINOv2
 ALTER TABLE sources ADD COLUMN fd_dinov2 REAL;
+-- version 4 (also added by _migrate to older databases): CLIP-FID and CMMD
+ALTER TABLE sources ADD COLUMN clip_fid REAL;
+ALTER TABLE sources ADD COLUMN cmmd REAL;
 CREATE TABLE skipped (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     position INTEGER NOT NULL,          -- -1: the reference source
@@ -95,6 +98,8 @@ class RunSummary:
     n_skipped: int
     best_sfid: float | None = None  # lowest sFID among the sources
     best_fd_dinov2: float | None = None  # lowest FD_DINOv2 among the sources
+    best_clip_fid: float | None = None   # lowest CLIP-FID among the sources
+    best_cmmd: float | None = None       # lowest CMMD among the sources
 
 
 def _finite(v):
@@ -141,11 +146,12 @@ class History:
             return
         # one column per version; one a database already has (however it got there) is kept
         have = {row[1] for row in self._db.execute("PRAGMA table_info(sources)")}
-        for step, column in ((2, "sfid"), (3, "fd_dinov2")):
+        for step, columns in ((2, ("sfid",)), (3, ("fd_dinov2",)), (4, ("clip_fid", "cmmd"))):
             if version < step:
                 with self._db:
-                    if column not in have:
-                        self._db.execute(f"ALTER TABLE sources ADD COLUMN {column} REAL")
+                    for column in columns:
+                        if column not in have:
+                            self._db.execute(f"ALTER TABLE sources ADD COLUMN {column} REAL")
                     self._db.execute(f"PRAGMA user_version = {step}")
         # Later schema versions add their ALTER TABLE steps here, one per version.
 
@@ -168,12 +174,13 @@ class History:
                 fid = src.metrics.get("fid")
                 self._db.execute(
                     "INSERT INTO sources (run_id, position, path, n_images, n_skipped, fid, metrics_json, "
-                    "warnings_json, extras_json, fid_curve_json, ssim_values_json, sfid, fd_dinov2) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "warnings_json, extras_json, fid_curve_json, ssim_values_json, sfid, fd_dinov2, clip_fid, cmmd) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (run_id, pos, src.path, src.n_images, len(src.skipped), fid,
                      _dumps(src.metrics), _dumps(src.warnings), _dumps(src.extras),
                      _dumps([list(p) for p in src.fid_curve]), _dumps(list(src.ssim_values)),
-                     src.metrics.get("sfid"), _finite(src.metrics.get("fd_dinov2"))))
+                     src.metrics.get("sfid"), _finite(src.metrics.get("fd_dinov2")),
+                     _finite(src.metrics.get("clip_fid")), _finite(src.metrics.get("cmmd"))))
             rows = [(run_id, -1, s["file"], s["reason"]) for s in result.reference.get("skipped", [])]
             for pos, src in enumerate(result.results):
                 rows += [(run_id, pos, s["file"], s["reason"]) for s in src.skipped]
@@ -186,7 +193,9 @@ class History:
                "(SELECT MIN(fid) FROM sources s WHERE s.run_id = r.id), "
                "(SELECT COUNT(*) FROM skipped k WHERE k.run_id = r.id), "
                "(SELECT MIN(sfid) FROM sources s WHERE s.run_id = r.id), "
-               "(SELECT MIN(fd_dinov2) FROM sources s WHERE s.run_id = r.id) FROM runs r")
+               "(SELECT MIN(fd_dinov2) FROM sources s WHERE s.run_id = r.id), "
+               "(SELECT MIN(clip_fid) FROM sources s WHERE s.run_id = r.id), "
+               "(SELECT MIN(cmmd) FROM sources s WHERE s.run_id = r.id) FROM runs r")
         args: tuple = ()
         if reference is not None:
             sql += " WHERE r.reference = ?"
@@ -199,7 +208,7 @@ class History:
             out.append(RunSummary(id=row[0], created=row[1], reference=row[2], preset=row[3],
                                   device=row[4], seed=row[5], duration_s=row[6], sources=paths,
                                   best_fid=row[7], n_skipped=row[8], best_sfid=row[9],
-                                  best_fd_dinov2=row[10]))
+                                  best_fd_dinov2=row[10], best_clip_fid=row[11], best_cmmd=row[12]))
         return out
 
     def references(self) -> list[str]:

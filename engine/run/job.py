@@ -23,6 +23,7 @@ from .reference_batch import adm_reference, file_stats, provenance_of
 from .options import Options
 from ..features.pipeline import extract_spaces
 from ..features.presets import get_preset
+from ..features.spaces import DISTANCE_METRICS
 from .result import RunResult, SourceResult, empty_metrics, library_versions, skipped_records
 from ..inputs.shards import apply_shard, parse_shard
 from ..inputs.sources import check_stats_dim, display_name, open_source
@@ -147,7 +148,8 @@ def _inception_score(opts, gen, model, res: SourceResult):
 
 # metric keys -> the name a warning uses for them, for the "null needs a reason" rule
 _NULL_NAMES = {"fid": ("fid", "FID"), "kid": ("kid_mean", "KID"), "is": ("is_mean", "IS"),
-               "pr": ("precision", "precision/recall"), "fd_dinov2": ("fd_dinov2", "FD_DINOv2")}
+               "pr": ("precision", "precision/recall"),
+               **{m: (m, spec.label) for m, (_, spec) in DISTANCE_METRICS.items() if m != "fid"}}
 
 
 def _reason_for_nulls(opts, res: SourceResult) -> None:
@@ -263,7 +265,7 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
     def features_of(src, role, index, ref_stats=None, on_event=emit, only=None):
         """{space: Extracted} of every space this run feeds (``only``: these spaces), in one pass."""
         if src.kind == "stats":
-            return {"inception": _StatsOnly(src)}
+            return {"inception": _StatsOnly(src), **space_models.stored_embeddings(opts, spaces, src.path)}
         requests = [r for r in spaces.requests(opts) if only is None or r.space.name in only]
         if not requests:
             return {}
@@ -340,7 +342,7 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
                     res.warnings.append(gen_ext.cache_note)
                 res.fid_curve = curve
                 _feature_metrics(opts, ref, gen_ext, model, res, cancel, dist=dist)
-                space_models.fd_metrics(opts, spaces, ref_all, gen_all, res)
+                space_models.distance_metrics(opts, spaces, ref_all, gen_all, res, cancel)
                 if getattr(dist[1], "cache_key", None):     # the Samples tab reads these features
                     res.extras["features_key"] = dist[1].cache_key
                 if opts.per_image:

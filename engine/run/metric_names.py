@@ -3,5 +3,5 @@ suites (which name the metrics a paper protocol reports)."""
 from __future__ import annotations
 
 # Order is the display order everywhere.
-ALL_METRICS = ("fid", "sfid", "fid_inf", "fid_ci", "fd_dinov2", "kid", "is", "pr", "ssim", "mse", "psnr", "gan-train", "gan-test")
+ALL_METRICS = ("fid", "sfid", "fid_inf", "fid_ci", "fd_dinov2", "clip_fid", "cmmd", "kid", "is", "pr", "ssim", "mse", "psnr", "gan-train", "gan-test")
 DEFAULT_METRICS = ("fid", "kid")

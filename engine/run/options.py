@@ -65,6 +65,9 @@ class Options:
     dinov2_convention: str = "dgm-eval"     # the preprocessing of FD_DINOv2: dgm-eval | edm2
     # the built DINOv2 model; None: models.find_model("dinov2_vitl14.onnx")
     dinov2_model_path: str | None = None
+    # the built CLIP models (CLIP-FID: ViT-B/32; CMMD: ViT-L/14@336); None: models.find_model
+    clip_model_path: str | None = None
+    clip_l336_model_path: str | None = None
 
     def __post_init__(self):
         from ..features.presets import PRESETS  # late import: presets imports numpy-heavy resize code
@@ -110,11 +113,12 @@ class Options:
             raise OptionError(f"option cache_limit_gb must be a positive number, got {self.cache_limit_gb!r}")
         if not 0.0 <= float(self.live_fid_budget) <= 1.0:
             raise OptionError(f"option live_fid_budget must be between 0 and 1, got {self.live_fid_budget!r}")
-        from ..features.spaces import get_space
-        get_space(self.feature_space)
+        from ..features.spaces import ALL_SPACES, feature_space, get_space
+        feature_space(self.feature_space)
         get_space("dinov2").convention(self.dinov2_convention)
-        if self.dinov2_model_path is not None:
-            object.__setattr__(self, "dinov2_model_path", str(self.dinov2_model_path))
+        for space in ALL_SPACES.values():
+            if space.path_option and getattr(self, space.path_option) is not None:
+                object.__setattr__(self, space.path_option, str(getattr(self, space.path_option)))
         from ..inputs.shards import parse_shard
         parse_shard(self.shard)
         if not isinstance(self.seed, int) or self.seed < 0:
@@ -141,16 +145,17 @@ class Options:
 
     @property
     def wants_features(self) -> bool:
-        return self.per_image or any(m in ("fid", "sfid", "fid_inf", "fid_ci", "fd_dinov2", "kid", "is", "pr",
-                                           "gan-train", "gan-test") for m in self.metrics)
+        from ..features.spaces import DISTANCE_METRICS
+        return self.per_image or any(m in DISTANCE_METRICS or m in ("sfid", "fid_inf", "fid_ci", "kid", "is", "pr",
+                                                                    "gan-train", "gan-test") for m in self.metrics)
 
     def spaces_needed(self) -> tuple:
         """The feature spaces whose models this run feeds, Inception first."""
-        from ..features.spaces import FD_METRICS, SPACE_METRICS
+        from ..features.spaces import DISTANCE_METRICS, SPACE_METRICS
         needed = set()
         for m in self.metrics:
-            if m in FD_METRICS:
-                needed.add(FD_METRICS[m])
+            if m in DISTANCE_METRICS:
+                needed.add(DISTANCE_METRICS[m][0])
             elif m in SPACE_METRICS:
                 needed.add(self.feature_space)
             elif m in ("sfid", "fid_inf", "fid_ci", "is", "gan-train", "gan-test"):

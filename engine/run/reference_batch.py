@@ -19,7 +19,7 @@ def file_stats(s: dict):
     return fid_metric.GaussianStats(s["mu"], s["sigma"], s.get("n")), spatial
 
 
-REF_IMAGE_METRICS = ("kid", "pr", "gan-train", "gan-test", "fd_dinov2")
+REF_IMAGE_METRICS = ("kid", "pr", "gan-train", "gan-test", "fd_dinov2", "clip_fid", "cmmd")
 
 
 def adm_reference(opts, ref_src, images, stats_only):

@@ -1,11 +1,13 @@
 """The feature spaces one run feeds: their models, conventions and what results record of them,
-and the Fréchet distance of each space besides Inception's FID (``fd_dinov2``).
+and the distance metric of each space besides Inception's FID (``fd_dinov2``, ``clip_fid``:
+Fréchet distances; ``cmmd``: the MMD of the embeddings).
 
 Which spaces a run needs follows from its options (``Options.spaces_needed``): FID and its
-family, IS and GAN-train/test need Inception; ``fd_dinov2`` needs DINOv2; KID, precision/recall,
-density/coverage and the per-image scores need the space of ``feature_space``. A space other than
-Inception whose model is missing (or that the Ray executor cannot run) leaves its FD null with
-the reason; asking for it as ``feature_space`` is then a fatal error.
+family, IS and GAN-train/test need Inception; ``fd_dinov2`` needs DINOv2, ``clip_fid`` CLIP
+ViT-B/32, ``cmmd`` CLIP ViT-L/14@336; KID, precision/recall, density/coverage and the per-image
+scores need the space of ``feature_space``. A space other than Inception whose model is missing
+(or that the Ray executor cannot run) leaves its metric null with the reason; asking for it as
+``feature_space`` is then a fatal error.
 """
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from dataclasses import dataclass, field
 from ..errors import ModelError
 from ..features.pipeline import SpaceRequest
 from ..features.presets import get_preset
-from ..features.spaces import FD_METRICS, SPACE_METRICS, get_space, tag
+from ..features.spaces import DISTANCE_METRICS, FRECHET, SPACE_METRICS, get_space, tag
+from ..metrics import cmmd as cmmd_metric
 from ..metrics import fid as fid_metric
 
 
@@ -64,7 +67,7 @@ def load(opts, inception_model, on_ray: bool) -> SpaceModels:
                 out.models[name] = inception_model
                 record["model_sha256"] = inception_model.sha256
             continue
-        path = getattr(opts, f"{name}_model_path", None)
+        path = getattr(opts, space.path_option) if space.path_option else None
         if path is None:
             import models
             path = models.find_model(space.model_file)
@@ -96,8 +99,8 @@ def metric_tags(opts) -> dict:
     chosen = get_space(opts.feature_space)
     out = {}
     for m in opts.metrics:
-        if m in FD_METRICS:
-            space = get_space(FD_METRICS[m])
+        if m in DISTANCE_METRICS:
+            space = get_space(DISTANCE_METRICS[m][0])
         elif m in SPACE_METRICS:
             space = chosen
         elif m in ("fid", "sfid", "fid_inf", "fid_ci", "is", "gan-train", "gan-test"):
@@ -110,31 +113,65 @@ def metric_tags(opts) -> dict:
     return out
 
 
-def fd_metrics(opts, spaces: SpaceModels, ref_all: dict, gen_all: dict, res) -> None:
-    """The Fréchet distance of every non-Inception space asked for (``fd_dinov2``), in float64
-    with FID's formula; null with the reason when it cannot be computed."""
-    for metric, name in FD_METRICS.items():
+def distance_metrics(opts, spaces: SpaceModels, ref_all: dict, gen_all: dict, res, cancel=None) -> None:
+    """The distance of every non-Inception space asked for: the Fréchet distances
+    (``fd_dinov2``, ``clip_fid``) in float64 with FID's formula, CMMD from the embeddings in
+    float64; null with the reason when it cannot be computed."""
+    for metric, (name, spec) in DISTANCE_METRICS.items():
         if metric not in opts.metrics or name == "inception":
             continue
-        space = get_space(name)
-        label = space.fd_label
+        space, label = get_space(name), spec.label
         if name in spaces.missing:
             res.warnings.append(f"{label} not computed: {spaces.missing[name]}")
             continue
-        stats_sides = [role for role, side in (("reference", ref_all), ("generated", gen_all))
-                       if name not in side]
-        if stats_sides:
-            res.warnings.append(f"{label} not computed: the {' and '.join(stats_sides)} side is a stats "
-                                f"file, which carries Inception statistics only ({label} needs images)")
+        frechet = spec.distance == FRECHET
+        lacking = [role for role, side in (("reference", ref_all), ("generated", gen_all))
+                   if name not in side or (not frechet and side[name].features is None)]
+        if lacking:
+            what = (f", which carries Inception statistics only ({label} needs images)" if frechet
+                    else f" without {label} embeddings ({label} needs images, or a stats file written "
+                    f"with `stats --{metric}`)")
+            res.warnings.append(f"{label} not computed: the {' and '.join(lacking)} side is a stats file{what}")
             continue
         ref, gen = ref_all[name], gen_all[name]
-        value = fid_metric.compute(ref.stats, gen.stats)
-        res.metrics[metric] = value.fid
-        res.warnings.extend(f"{label}: {w}" for w in value.warnings())
-        res.extras[metric] = {"n_reference": ref.stats.n, "n_generated": gen.stats.n,
-                              "space": tag(space, convention_of(opts, space))}
-        small = [f"{role}: {n}" for role, n in (("reference", ref.stats.n), ("generated", gen.stats.n))
-                 if n is not None and n < space.dim]
+        extras = {"space": tag(space, convention_of(opts, space))}
+        if frechet:
+            value = fid_metric.compute(ref.stats, gen.stats)
+            res.metrics[metric] = value.fid
+            res.warnings.extend(f"{label}: {w}" for w in value.warnings())
+            n_ref, n_gen = ref.stats.n, gen.stats.n
+        else:
+            try:
+                value = cmmd_metric.compute(ref.features, gen.features, cancel=cancel)
+            except ValueError as exc:
+                res.warnings.append(f"{label} not computed: {exc}")
+                continue
+            res.metrics[metric] = value.cmmd
+            n_ref, n_gen = value.n_x, value.n_y
+            extras.update(sigma=cmmd_metric.SIGMA, scale=cmmd_metric.SCALE, dtype="float64",
+                          estimator="biased (all pairs, diagonal included), L2-normalised embeddings")
+            for role, side in (("reference", ref), ("generated", gen)):
+                if getattr(side, "embeddings_file", None):
+                    extras[f"{role}_embeddings"] = side.embeddings_file
+        res.extras[metric] = {"n_reference": n_ref, "n_generated": n_gen, **extras}
+        small = [f"{role}: {n}" for role, n in (("reference", n_ref), ("generated", n_gen))
+                 if n is not None and n < spec.min_images]
         if small:
-            res.warnings.append(f"{label} is biased upward with fewer images than its feature "
-                                f"dimension {space.dim} ({', '.join(small)})")
+            res.warnings.append(f"{label} is biased upward with fewer than {spec.min_images} images "
+                                f"({', '.join(small)})")
+
+
+def stored_embeddings(opts, spaces: SpaceModels, path) -> dict:
+    """{space: Embeddings} a stats file holds for the embedding metrics asked for (CMMD),
+    validated against this run's model and convention (refused in one line otherwise)."""
+    from ..features import embeddings_file
+    out = {}
+    for metric, (name, spec) in DISTANCE_METRICS.items():
+        if metric not in opts.metrics or spec.distance == FRECHET or name not in spaces.models:
+            continue
+        space = get_space(name)
+        emb = embeddings_file.load(path, metric, space=space, convention=convention_of(opts, space).name,
+                                   model_sha256=spaces.models[name].sha256)
+        if emb is not None:
+            out[name] = emb
+    return out
