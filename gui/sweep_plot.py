@@ -19,7 +19,7 @@ from reports.result_format import best_index, short_name
 from .plot_style import make_plot
 
 # the distances of the other feature spaces: (result key, heading), a plot each when chosen
-SPACE_CURVES = (("fd_dinov2", "FD_DINOv2"),)
+SPACE_CURVES = (("fd_dinov2", "FD_DINOv2"), ("clip_fid", "CLIP-FID"), ("cmmd", "CMMD"))
 
 
 class SweepPlot(QWidget):

@@ -22,8 +22,8 @@ def _images(folder) -> list:
     return [np.asarray(Image.open(p).convert("RGB"))[None] for p in sorted(folder.iterdir())]
 
 
-def test_fd_dinov2_is_an_api_metric():
-    assert "fd_dinov2" in API_METRICS
+def test_the_other_spaces_distances_are_api_metrics():
+    assert {"fd_dinov2", "clip_fid", "cmmd"} <= set(API_METRICS)
 
 
 def test_evaluator_fd_dinov2_equals_the_reference_and_the_cli(folders, dinov2_model_path, dgm_run):

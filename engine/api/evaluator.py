@@ -18,7 +18,7 @@ from types import MappingProxyType
 
 from ..errors import OptionError
 from ..features.pipeline import extract_spaces
-from ..features.spaces import FD_METRICS
+from ..features.spaces import DISTANCE_METRICS
 from ..inputs.sources import check_stats_dim, open_source
 from ..metrics import METRICS
 from ..run import space_models
@@ -31,9 +31,9 @@ from .model_setup import ensure_model
 from .scores import Scores
 
 # metrics computed from one set of images against the reference (no pairs, no classes),
-# the Fréchet distances of the other feature spaces (fd_dinov2) included
+# the distances of the other feature spaces (fd_dinov2, clip_fid, cmmd) included
 API_METRICS = tuple(name for name, spec in METRICS.items()
-                    if spec.needs in ("features", "logits") or name in FD_METRICS)
+                    if spec.needs in ("features", "logits") or name in DISTANCE_METRICS)
 # options of the other feature spaces the API passes through (dinov2_convention, dinov2_model_path)
 _SPACE_OPTIONS = ("_convention", "_model_path")
 SCORE_KEYS = tuple(k for name in API_METRICS for k in METRICS[name].keys)
@@ -73,13 +73,13 @@ class Evaluator:
     reference: a folder, .zip, stats .npz (``mu``/``sigma``), samples .npz (uint8 ``arr_0``),
         a uint8 array N×H×W×3 / N×3×H×W, or an iterable of such batches. Processed once.
     preset: ``clean`` | ``pytorch-fid`` | ``tensorflow`` (the reference convention).
-    metrics: any of ``fid``, ``kid``, ``is``, ``pr``, ``fd_dinov2`` (paired and class metrics
-        need folders: use the CLI for those).
+    metrics: any of ``fid``, ``kid``, ``is``, ``pr``, ``fd_dinov2``, ``clip_fid``, ``cmmd``
+        (paired and class metrics need folders: use the CLI for those).
     device: ``auto`` | ``cuda`` | ``cpu``.
     model: an ONNX model file; default: the app's model, built on first use.
-    feature_space: the space of KID and precision/recall (``inception`` | ``dinov2``), as the
-        CLI's ``--feature-space``; ``dinov2_convention``, ``dinov2_model_path`` as the CLI's
-        options. A space whose model is not added leaves its FD null with the reason in
+    feature_space: the space of KID and precision/recall (``inception`` | ``dinov2`` |
+        ``clip``), as the CLI's ``--feature-space``; ``dinov2_convention``, ``dinov2_model_path``,
+        ``clip_model_path``, ``clip_l336_model_path`` as the Options of the same names. A space whose model is not added leaves its FD null with the reason in
         ``warnings``; choosing it as ``feature_space`` raises ModelError.
     history: the History database ``log`` writes to; default: the app's own.
     """
@@ -161,7 +161,7 @@ class Evaluator:
             res.extras["spaces"] = space_models.metric_tags(opts)
             dist = (self._ref_all.get(opts.feature_space, self._ref), gen_all.get(opts.feature_space, gen))
             _feature_metrics(opts, self._ref, gen, self._model, res, dist=dist)
-            space_models.fd_metrics(opts, self._spaces, self._ref_all, gen_all, res)
+            space_models.distance_metrics(opts, self._spaces, self._ref_all, gen_all, res)
         finally:
             for ext in gen_all.values():
                 if getattr(ext, "workdir", None):
