@@ -46,6 +46,7 @@ class MainWindow(QMainWindow):
         self.setStyleSheet(STYLE)
         self.setAcceptDrops(True)
         self.pool = QThreadPool(self)
+        self.network_dialogs: dict = {}   # metric -> its "Enable …" dialog (the last one opened)
         self.pool.setMaxThreadCount(4)
         self._tasks: set = set()
         # damaged settings or history are moved aside (named in a message) and started anew
@@ -81,7 +82,7 @@ class MainWindow(QMainWindow):
         self.watcher.status.connect(self.watch_status.setText)
         self.sources.changed.connect(self.update_availability)
         self.options.enable_is_requested.connect(self.enable_is_dialog)
-        self.options.enable_dinov2_requested.connect(self.enable_dinov2_dialog)
+        self.options.enable_network_requested.connect(lambda metric: self.enable_network_dialog(metric))
         self.sources.watch_box.toggled.connect(self._toggle_watch)
         self.options.set_reasons(reasons(self.model, None, []))
         self.restore_settings()
@@ -125,23 +126,25 @@ class MainWindow(QMainWindow):
             self.options.checks["is"].setChecked(True)
         self.statusBar().showMessage("Inception Score enabled: the model now has the classifier head", 10000)
 
-    def enable_dinov2_dialog(self, source=None, spec=None):
-        """Open "Enable FD-DINOv2…" (non-modal); FD_DINOv2 and the DINOv2 space become
-        available when it ends (``spec``: a reduced-depth stand-in, for tests)."""
-        from .enable_dinov2_dialog import EnableDinov2Dialog
-        dlg = EnableDinov2Dialog(self, pool=self.pool, source=source, spec=spec)
-        dlg.enabled.connect(self._dinov2_enabled)
-        self.dinov2_dialog = dlg
+    def enable_network_dialog(self, metric: str, source=None, spec=None):
+        """Open "Enable FD-DINOv2…" / "Enable CLIP-FID…" / "Enable CMMD…" (non-modal) for
+        ``metric``; it and its feature space become available when it ends (``spec``: a
+        reduced-depth stand-in, for tests)."""
+        from .enable_network_dialog import EnableNetworkDialog
+        dlg = EnableNetworkDialog(metric, self, pool=self.pool, source=source, spec=spec)
+        dlg.enabled.connect(lambda prov, m=metric: self._network_enabled(m, prov))
+        self.network_dialogs[metric] = dlg
         dlg.open()
         return dlg
 
-    def _dinov2_enabled(self, prov) -> None:
+    def _network_enabled(self, metric: str, prov) -> None:
         self.model = model_info()
         self.update_availability()
-        if self.model.dinov2_path:
-            self.options.checks["fd_dinov2"].setChecked(True)
+        if metric in self.model.added:
+            self.options.checks[metric].setChecked(True)
         sha = str(prov.get("source_sha256", ""))[:12]
-        self.statusBar().showMessage(f"FD-DINOv2 enabled (weights SHA-256 {sha}…)", 10000)
+        action = self.network_dialogs[metric].title.removeprefix("Enable ")
+        self.statusBar().showMessage(f"{action} enabled (weights SHA-256 {sha}…)", 10000)
 
     def update_availability(self) -> None:
         scans = self.sources.scans

@@ -1,7 +1,7 @@
 """Which metrics can run with the current model and sources, and if not, why (no Qt).
 
-FD_DINOv2 (and the DINOv2 feature space) needs the DINOv2 model, added on request ("Enable
-FD-DINOv2…"). IS needs the unbiased classifier head and sFID the ``mixed_6_conv`` output (the model's
+FD_DINOv2, CLIP-FID and CMMD (and their feature spaces) need their models, added on request
+("Enable FD-DINOv2…", gui.on_request). IS needs the unbiased classifier head and sFID the ``mixed_6_conv`` output (the model's
 provenance file says whether it has them; the options panel then offers "Enable Inception
 Score…"); FID∞ and the FID interval need generated images;
 KID and precision/recall need reference images, not a stats file; paired metrics need
@@ -10,15 +10,19 @@ images on both sides whose names pair (engine.run.pairs.pairability).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from engine.metrics.inception_score import UNAVAILABLE_REASON as IS_REASON
 from engine.metrics.sfid import UNAVAILABLE_REASON as SFID_REASON
 from reports.result_format import short_name
 
+from .on_request import NETWORKS
+
 PAIRED = ("ssim", "mse", "psnr")
 CLASSES = ("gan-train", "gan-test")
-FEATURES = ("fid", "sfid", "fid_inf", "fid_ci", "fd_dinov2", "kid", "is", "pr") + CLASSES
+FEATURES = ("fid", "sfid", "fid_inf", "fid_ci", *NETWORKS, "kid", "is", "pr") + CLASSES
+# the distances that need images on both sides (CMMD can also read a stats file's embeddings)
+IMAGES_ONLY = ("fd_dinov2", "clip_fid")
 
 
 class Reason(str):
@@ -32,11 +36,19 @@ class Reason(str):
 
 IS_UNAVAILABLE = Reason(IS_REASON, "the model has no classifier head yet")
 IS_UNAVAILABLE.offer_enable = True   # the options panel shows "Enable Inception Score…" for it
-DINOV2_UNAVAILABLE = Reason(
-    "FD_DINOv2 needs Meta's DINOv2 ViT-L/14 weights (1.2 GB), not added yet: use "
-    "\"Enable FD-DINOv2…\" or `python main.py model add dinov2-vitl14 --download`",
-    "the DINOv2 model is not added yet")
-DINOV2_UNAVAILABLE.offer_enable = True  # the options panel shows "Enable FD-DINOv2…" for it
+
+
+def not_added(metric: str) -> Reason:
+    """Why ``metric`` cannot run before its network is added; ``offer_enable`` names the metric
+    whose "Enable …" button the options panel shows."""
+    row = NETWORKS[metric]
+    label = row.action.removeprefix("Enable ").rstrip("…")
+    why = Reason(f"{label} needs {row.weights}, not added yet: use \"{row.action}\" or `{row.command}`",
+                 f"the {row.network} model is not added yet")
+    why.offer_enable = metric
+    return why
+
+
 SFID_UNAVAILABLE = Reason("sFID: " + SFID_REASON, "the model was built before sFID: rebuild it (hover)")
 
 
@@ -45,7 +57,7 @@ class ModelInfo:
     path: str | None
     has_logits: bool
     has_spatial: bool = True   # the mixed_6_conv output (models built before sFID lack it)
-    dinov2_path: str | None = None  # the added DINOv2 model (FD_DINOv2, the DINOv2 space)
+    added: dict = field(default_factory=dict)  # metric -> its added model (fd_dinov2, clip_fid, cmmd)
 
     @property
     def missing_reason(self) -> str | None:
@@ -60,12 +72,15 @@ def model_info() -> ModelInfo:
     """Where the model is and whether it has the IS head, read from its provenance JSON
     (cheap: no ONNX session is created)."""
     import models
-    from engine.features.spaces import SPACES
-    dinov2 = models.find_model(SPACES["dinov2"].model_file)
-    dinov2 = str(dinov2) if dinov2 else None
+    from engine.features.spaces import get_space
+    added = {}
+    for metric, row in NETWORKS.items():
+        found = models.find_model(get_space(row.space).model_file)
+        if found:
+            added[metric] = str(found)
     path = models.find_model()
     if path is None:
-        return ModelInfo(None, False, dinov2_path=dinov2)
+        return ModelInfo(None, False, added=added)
     has_logits = has_spatial = False
     try:
         prov = json.loads(models.provenance_path(path).read_text())
@@ -74,7 +89,7 @@ def model_info() -> ModelInfo:
         has_spatial = "mixed_6_conv" in (prov.get("outputs") or {})
     except (OSError, ValueError):
         pass    # no provenance file: assume the plain FID model (IS off, says why)
-    return ModelInfo(str(path), has_logits, has_spatial, dinov2)
+    return ModelInfo(str(path), has_logits, has_spatial, added)
 
 
 def reasons(model: ModelInfo, reference, generated: list) -> dict:
@@ -89,17 +104,18 @@ def reasons(model: ModelInfo, reference, generated: list) -> dict:
             out["is"] = IS_UNAVAILABLE
         if not model.has_spatial:
             out["sfid"] = SFID_UNAVAILABLE
-    out["fd_dinov2"] = None if model.dinov2_path else DINOV2_UNAVAILABLE  # needs no Inception
+    for metric in NETWORKS:     # need no Inception
+        out[metric] = None if metric in model.added else not_added(metric)
     for g in generated:
         if g is not None and not isinstance(g, str) and g.kind == "stats":
             name = short_name(str(g.path))
-            for m in ("fid_inf", "fid_ci", "fd_dinov2"):
+            for m in ("fid_inf", "fid_ci", *IMAGES_ONLY):
                 out[m] = out[m] or Reason(f"needs generated images; {name} is a statistics file",
                                           f"{name} is a statistics file")
             break
     ref_ok = reference is not None and not isinstance(reference, str)
     if ref_ok and reference.kind == "stats":
-        for m in ("kid", "pr", "fd_dinov2") + CLASSES:
+        for m in ("kid", "pr", *IMAGES_ONLY) + CLASSES:
             out[m] = out[m] or Reason("needs reference images; the reference is a statistics file",
                                       "the reference is a statistics file")
         for m in PAIRED:

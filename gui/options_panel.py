@@ -23,6 +23,7 @@ from engine.features.presets import PRESETS
 from reports.result_format import short_name
 
 from .cache_panel import CacheSettings
+from .on_request import NETWORKS as ON_REQUEST
 from .space_choice import SpaceChoice
 from .settings import as_bool, as_float, as_int, as_list, as_str
 
@@ -30,7 +31,7 @@ from .settings import as_bool, as_float, as_int, as_list, as_str
 # METRICS[name].label, so a metric added to the engine appears here by itself.
 SHORT_LABELS = {"fid": "FID", "sfid": "sFID", "fid_inf": "FID∞", "fid_ci": "FID 95% interval",
                 "kid": "KID", "is": "IS", "pr": "Precision / recall (+ density / coverage)",
-                "fd_dinov2": "FD_DINOv2", "ssim": "SSIM", "mse": "MSE", "psnr": "PSNR", "gan-train": "GAN-train", "gan-test": "GAN-test"}
+                "fd_dinov2": "FD_DINOv2", "clip_fid": "CLIP-FID", "cmmd": "CMMD", "ssim": "SSIM", "mse": "MSE", "psnr": "PSNR", "gan-train": "GAN-train", "gan-test": "GAN-test"}
 WIDE = ("pr",)          # gets a row of its own
 DEVICE_LABELS = {"auto": "Auto (CUDA if usable)", "cuda": "CUDA (GPU)", "cpu": "CPU"}
 DEVICE_IDLE = "Provider: chosen when a run starts"
@@ -112,7 +113,7 @@ def _hidden_button(text: str, tip: str, signal) -> QPushButton:
 class OptionsPanel(QWidget):
     changed = Signal()
     enable_is_requested = Signal()      # "Enable Inception Score…" clicked
-    enable_dinov2_requested = Signal()  # "Enable FD-DINOv2…" clicked
+    enable_network_requested = Signal(str)  # "Enable FD-DINOv2…" (CLIP-FID, CMMD) clicked: the metric
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -143,14 +144,17 @@ class OptionsPanel(QWidget):
         self.enable_is_button = _hidden_button(
             "Enable Inception Score…", "Download pytorch-fid's official weights (about 91 MB, "
             "hash-checked) or pick the file, and add the classifier head", self.enable_is_requested)
-        grid.addWidget(self.enable_is_button, row + 1, 0, 1, 2)
-        self.enable_dinov2_button = _hidden_button(
-            "Enable FD-DINOv2…", "Download Meta's DINOv2 ViT-L/14 weights (about 1.2 GB, checked "
-            "tensor by tensor) or pick the file, and build the model", self.enable_dinov2_requested)
-        grid.addWidget(self.enable_dinov2_button, row + 1, 2, 1, 1)
+        grid.addWidget(self.enable_is_button, row + 1, 0, 1, 1)
+        # one "Enable …" button per network added on request, shown while its metric is greyed out
+        self.enable_buttons: dict[str, QPushButton] = {}
+        for k, (metric, net) in enumerate(ON_REQUEST.items(), start=1):
+            b = _hidden_button(net.action, f"Download {net.weights} (checked before use) or pick the "
+                               "file, and build the model", lambda *_, m=metric: self.enable_network_requested.emit(m))
+            grid.addWidget(b, row + 1 + k // 3, k % 3, 1, 1)
+            self.enable_buttons[metric] = b
         self.val_folder = ValFolderPicker()
         self.val_folder.setVisible(False)
-        grid.addWidget(self.val_folder, row + 2, 0, 1, 3)
+        grid.addWidget(self.val_folder, row + 3, 0, 1, 3)
         self.changed.connect(self._update_val_folder)
         lay.addWidget(box)
         self.reasons: dict[str, str | None] = {}
@@ -307,9 +311,10 @@ class OptionsPanel(QWidget):
         self.hint.setText("\n".join(lines))
         self.hint.setVisible(bool(lines))
         self.enable_is_button.setVisible(bool(getattr(reasons.get("is"), "offer_enable", False)))
-        no_dinov2 = getattr(reasons.get("fd_dinov2"), "offer_enable", False)
-        self.enable_dinov2_button.setVisible(bool(no_dinov2))
-        self.space.set_dinov2_available(reasons["fd_dinov2"] if no_dinov2 else None)
+        for metric, button in self.enable_buttons.items():
+            missing = bool(getattr(reasons.get(metric), "offer_enable", False))
+            button.setVisible(missing)
+            self.space.set_available(ON_REQUEST[metric].space, reasons[metric] if missing else None)
         self._update_val_folder()
 
     def _update_val_folder(self) -> None:

@@ -1,7 +1,7 @@
-"""The feature space next to the preset: Inception (the default) or DINOv2, and DINOv2's
-convention (dgm-eval or EDM2). The space decides where KID, precision/recall,
+"""The feature space next to the preset: Inception (the default), DINOv2 or CLIP ViT-B/32, and
+DINOv2's convention (dgm-eval or EDM2). The space decides where KID, precision/recall,
 density/coverage and the per-image scores are computed; FD_DINOv2 uses the convention.
-DINOv2 is offered only once its model is added ("Enable FD-DINOv2…")."""
+A space is offered only once its model is added ("Enable FD-DINOv2…", "Enable CLIP-FID…")."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
 
 from engine.features.spaces import DEFAULT_SPACE, SPACES
 
-SPACE_LABELS = {"inception": "Inception-v3", "dinov2": "DINOv2 ViT-L/14"}
+SPACE_LABELS = {"inception": "Inception-v3", "dinov2": "DINOv2 ViT-L/14", "clip": "CLIP ViT-B/32"}
 
 
 class SpaceChoice(QWidget):
@@ -43,12 +43,16 @@ class SpaceChoice(QWidget):
     def dinov2_convention(self) -> str:
         return self.convention.currentData()
 
-    def set_dinov2_available(self, why: str | None) -> None:
-        """Offer DINOv2 only with its model; else say why and fall back to Inception."""
-        item = self.space.model().item(self.space.findData("dinov2"))
+    def set_available(self, space: str, why: str | None) -> None:
+        """Offer ``space`` only with its model; else say why and fall back to Inception (a
+        space that is not a feature_space choice, such as CMMD's, is ignored)."""
+        i = self.space.findData(space)
+        if i < 0:
+            return
+        item = self.space.model().item(i)
         item.setEnabled(why is None)
         item.setToolTip(why or "")
-        if why is not None and self.feature_space() == "dinov2":
+        if why is not None and self.feature_space() == space:
             self.space.setCurrentIndex(self.space.findData(DEFAULT_SPACE))
 
     def select(self, space: str | None, convention: str | None) -> None:

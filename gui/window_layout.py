@@ -108,7 +108,10 @@ def _menus(w) -> None:
     w.act_export = act(file_menu, "&Export…", lambda: w.export_dialog(w.current), "Ctrl+E")
     file_menu.addSeparator()
     act(file_menu, "&Quit", w.close, QKeySequence.StandardKey.Quit)
-    w.act_enable_is = act(w.menuBar().addMenu("&Model"), "Enable &Inception Score…",
-                             w.enable_is_dialog)
+    model_menu = w.menuBar().addMenu("&Model")
+    w.act_enable_is = act(model_menu, "Enable &Inception Score…", w.enable_is_dialog)
+    from .on_request import NETWORKS
+    w.act_enable = {metric: act(model_menu, row.action, lambda *_, m=metric: w.enable_network_dialog(m))
+                    for metric, row in NETWORKS.items()}
     w.act_run = act(run_menu, "&Run", lambda: w.start_run(), "Ctrl+R")
     w.act_cancel = act(run_menu, "&Cancel", w.cancel_run, "Esc")

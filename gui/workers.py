@@ -197,16 +197,18 @@ class EnableIsWorker(EnableWorker):
         return enable_is(self.model_path, **kw)
 
 
-class EnableDinov2Worker(EnableWorker):
-    """models.dinov2.enable.enable_dinov2: download (or a given file), verify tensor by tensor,
-    build the DINOv2 model into the user's data folder."""
+class EnableNetworkWorker(EnableWorker):
+    """The ``enable`` function of a network added on request (models.registry: DINOv2, the CLIP
+    image towers): download (or a given file), verify, build the model into the user's data
+    folder."""
 
-    what = "enable FD-DINOv2"
-
-    def __init__(self, *, weights=None, source=None, spec=None):
+    def __init__(self, network: str, *, weights=None, source=None, spec=None):
         super().__init__(weights=weights, source=source)
-        self.spec = spec              # None: the full ViT-L/14 (tests pass reduced-depth stand-ins)
+        self.network = network
+        self.what = f"enable {network}"
+        self.spec = spec              # None: the full model (tests pass reduced-depth stand-ins)
 
     def call(self, **kw) -> dict:
-        from models.dinov2.enable import enable_dinov2
-        return enable_dinov2(**kw) if self.spec is None else enable_dinov2(spec=self.spec, **kw)
+        from models.registry import enabler
+        enable = enabler(self.network)
+        return enable(**kw) if self.spec is None else enable(spec=self.spec, **kw)

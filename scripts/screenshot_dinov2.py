@@ -47,7 +47,7 @@ def main() -> int:
     settle(lambda: w.sources.pending() == 0)
     w.grab().save(str(out / "20-dinov2-greyed.png"))
     spec = ViTSpec(depth=2)
-    dlg = w.enable_dinov2_dialog(spec=spec)
+    dlg = w.enable_network_dialog("fd_dinov2", spec=spec)
     settle()
     dlg.grab().save(str(out / "21-enable-dialog.png"))
     dlg.start(str(write_standin(tmp / "dinov2_vitl14_pretrain.pth", depth=2)))

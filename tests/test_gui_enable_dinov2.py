@@ -39,12 +39,12 @@ def _dinov2_item(w):
 def test_greyed_out_until_added_then_one_download_enables_it(qtbot, window, standin_bytes, tmp_path):
     w = window
     assert not w.options.checks["fd_dinov2"].isEnabled()
-    assert w.options.enable_dinov2_button.isVisibleTo(w)
+    assert w.options.enable_buttons["fd_dinov2"].isVisibleTo(w)
     assert "FD_DINOv2 unavailable" in w.options.hint.text()
     assert not _dinov2_item(w).isEnabled() and w.options.options().feature_space == "inception"
     with LocalServer({WEIGHTS_FILE: standin_bytes}) as server:
         source = dl.RemoteFile(server.url(f"file/{WEIGHTS_FILE}"), WEIGHTS_FILE, None, 1218)
-        dlg = w.enable_dinov2_dialog(source=source, spec=SPEC)
+        dlg = w.enable_network_dialog("fd_dinov2", source=source, spec=SPEC)
         assert "about 1,218 MB" in dlg.text.text() and source.url in dlg.text.text()
         assert "tensor" in dlg.text.text()
         with qtbot.waitSignal(dlg.enabled, timeout=120_000):
@@ -55,7 +55,7 @@ def test_greyed_out_until_added_then_one_download_enables_it(qtbot, window, stan
     assert model is not None and str(model).startswith(str(tmp_path / "appdata"))
     assert not any(download_dir().iterdir())        # the .pth is deleted after the build
     assert w.options.checks["fd_dinov2"].isEnabled() and w.options.checks["fd_dinov2"].isChecked()
-    assert not w.options.enable_dinov2_button.isVisibleTo(w)
+    assert not w.options.enable_buttons["fd_dinov2"].isVisibleTo(w)
     assert _dinov2_item(w).isEnabled()
 
     # a run in the DINOv2 space: FD_DINOv2 beside FID, KID in that space, as the engine gives
@@ -88,7 +88,7 @@ def test_cancel_keeps_nothing_and_it_stays_off(qtbot, window, standin_bytes):
     w = window
     with LocalServer({WEIGHTS_FILE: standin_bytes * 4}) as server:
         source = dl.RemoteFile(server.url(f"trickle/{WEIGHTS_FILE}"), WEIGHTS_FILE, None, 1218)
-        dlg = w.enable_dinov2_dialog(source=source, spec=SPEC)
+        dlg = w.enable_network_dialog("fd_dinov2", source=source, spec=SPEC)
         dlg.download_button.click()
         qtbot.waitUntil(lambda: dlg.bar.maximum() == 1000 and dlg.bar.value() > 0, timeout=60_000)
         with qtbot.waitSignal(dlg.worker.signals.cancelled, timeout=60_000):
@@ -103,7 +103,7 @@ def test_a_wrong_file_is_refused_in_the_dialog(qtbot, window, tmp_path):
     w = window
     bad = tmp_path / WEIGHTS_FILE
     bad.write_bytes(b"not a checkpoint" * 1000)
-    dlg = w.enable_dinov2_dialog(spec=SPEC)
+    dlg = w.enable_network_dialog("fd_dinov2", spec=SPEC)
     dlg.start(str(bad))
     qtbot.waitUntil(lambda: dlg.outcome == "failed", timeout=60_000)
     assert dlg.error.isVisible() and WEIGHTS_FILE in dlg.error.text()

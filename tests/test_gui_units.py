@@ -117,7 +117,7 @@ def test_metric_availability(tmp_path):
     other = open_source(write_set(tmp_path / "other", imgs, names=["q.png", "r.png", "s.png"]))
     np.savez(tmp_path / "s.npz", mu=np.zeros(4), sigma=np.eye(4))
     stats = open_source(tmp_path / "s.npz")
-    ok = ModelInfo("/m.onnx", has_logits=True, dinov2_path="/dinov2_vitl14.onnx")
+    ok = ModelInfo("/m.onnx", has_logits=True, added=dict.fromkeys(("fd_dinov2", "clip_fid", "cmmd"), "/m"))
     assert all(v is None for k, v in reasons(ok, ref, [same]).items() if not k.startswith("gan"))
     no_dinov2 = reasons(ModelInfo("/m.onnx", has_logits=True), ref, [same])
     assert no_dinov2["fd_dinov2"].offer_enable and "model add dinov2-vitl14" in no_dinov2["fd_dinov2"]

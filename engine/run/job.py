@@ -330,8 +330,9 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
                     if isinstance(e, Progress) and e.running_fid is not None:
                         _curve.append((e.n_images, e.running_fid))
                     emit(e)
-                gen_all = features_of(src, "generated", i, getattr(ref_all.get("inception"), "stats", None),
-                                      on_event=track)
+                # the live FID curve (and its final value) only when FID is asked for
+                live_ref = getattr(ref_all.get("inception"), "stats", None) if "fid" in opts.metrics else None
+                gen_all = features_of(src, "generated", i, live_ref, on_event=track)
                 gen_ext = main_of(gen_all, src)
                 dist = (ref_all.get(opts.feature_space, ref), gen_all.get(opts.feature_space, gen_ext))
                 res.extras["spaces"] = space_models.metric_tags(opts)
