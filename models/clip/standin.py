@@ -58,7 +58,11 @@ def standin_tensors(variant: str, depth: int | None = None,
                     seed: int = STANDIN_SEED) -> dict[str, np.ndarray]:
     """Seeded float16 tensors in OpenAI's layout of ``variant`` ('vitb32' | 'vitl14-336')
     with ``depth`` image blocks (None: full depth), in ``model.state_dict()`` order."""
-    spec = spec_for(variant, depth)
+    return spec_tensors(spec_for(variant, depth), seed)
+
+
+def spec_tensors(spec: ClipSpec, seed: int = STANDIN_SEED) -> dict[str, np.ndarray]:
+    """standin_tensors for any spec (e.g. TINY_SPEC)."""
     out = {}
     for key, shape in expected_layout(spec).items():
         rng = np.random.default_rng([seed, zlib.crc32(key.encode())])
@@ -76,6 +80,12 @@ def write_standin(path: Path, variant: str, depth: int | None = 2,
                   seed: int = STANDIN_SEED) -> Path:
     """The seeded stand-in as a float16 torch.save state dict at path (depth None: full)."""
     return write_torch_state_dict(path, standin_tensors(variant, depth, seed))
+
+
+# A CLIP of tiny widths (the image tower 64 wide: CLIP() sets its heads to width // 64), for a
+# TorchScript archive of a few hundred kB committed as a fixture (tests/fixtures/clip/)
+TINY_SPEC = ClipSpec("tiny", "tiny", 64, 1, 1, 8, 16, 8, 8, 1, "0" * 64, "tiny.pt",
+                     vocab_size=16, context_length=4)
 
 
 def standin_spec(variant: str, depth: int | None = 2) -> ClipSpec:
