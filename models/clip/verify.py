@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..common.files import sha256_file
-from ..common.torch_layout import archive_layout
+from ..common.torch_layout import archive_layout, key_mismatch
 from ..common.torch_reader import read_tensors
 from ..errors import HashMismatchError, WeightsFormatError, check_weights_file
 from .weights import SCALAR_KEYS, ClipSpec, clip_load_values, expected_layout, plausible_size_range
@@ -109,12 +109,7 @@ def verify_tensors(tensors: dict[str, np.ndarray], stored: dict, spec: ClipSpec,
     extra = [] if official else [k for k in tensors if k not in layout and k not in SCALAR_KEYS]
     what = f"CLIP {spec.label} with {spec.layers} image blocks"
     if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} expected tensor(s) missing, e.g. '{missing[0]}'")
-        if extra:
-            parts.append(f"{len(extra)} unexpected tensor(s), e.g. '{extra[0]}'")
-        raise WeightsFormatError(f"{name} is not the {what}: {'; '.join(parts)}. "
+        raise WeightsFormatError(f"{name} is not the {what}: {key_mismatch(missing, extra)}. "
                                  f"Use {spec.file_name}")
     for key, shape in layout.items():
         arr = tensors[key]

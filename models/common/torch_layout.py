@@ -62,3 +62,14 @@ def archive_layout(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     if not isinstance(root, TorchScriptObject):
         raise WeightsFormatError(f"{path.name} does not hold a TorchScript module")
     return _layout(_flatten_refs(root))
+
+
+def key_mismatch(missing: list[str], extra: list[str]) -> str:
+    """'N expected tensor(s) missing, e.g. …; M unexpected tensor(s), e.g. …' ('' if none):
+    how a verifier names a state dict whose keys are not the layout's."""
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} expected tensor(s) missing, e.g. '{missing[0]}'")
+    if extra:
+        parts.append(f"{len(extra)} unexpected tensor(s), e.g. '{extra[0]}'")
+    return "; ".join(parts)
