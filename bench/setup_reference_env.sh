@@ -14,12 +14,24 @@
 # DINOV2_ONLY=1 makes a venv with just what that script needs (torch from TORCH_REQ, e.g. the
 # local CPU wheel /opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl with
 # TORCHVISION_REQ=torchvision==0.28.0): the fixtures in tests/fixtures/dinov2 were made so.
+# CLIP (tests/reference/make_clip_reference.py): CLIP_ONLY=1 with REFENV=/work/refenv-clip makes
+# a venv with the CPU torch wheel (TORCH_REQ), torchvision==0.28.0 --no-deps (transforms only,
+# as above), clean-fid==0.1.35 --no-deps + its light deps, clip-anytorch --no-deps (OpenAI's
+# clip module) + ftfy, regex and setuptools<70 (clip/clip.py imports pkg_resources),
+# scipy==1.15.3: the fixtures in tests/fixtures/clip were made so.
 set -euo pipefail
 REFENV=${REFENV:-/work/refenv}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TORCH_REQ=${TORCH_REQ:-torch==2.14.1}
 TORCHVISION_REQ=${TORCHVISION_REQ:-torchvision==0.29.1}
 python3.11 -m venv "$REFENV"
+if [ "${CLIP_ONLY:-0}" = 1 ]; then
+    "$REFENV/bin/pip" install -q "$TORCH_REQ"
+    "$REFENV/bin/pip" install -q --no-deps "$TORCHVISION_REQ" clean-fid==0.1.35 clip-anytorch
+    "$REFENV/bin/pip" install -q numpy pillow scipy==1.15.3 tqdm requests ftfy regex packaging \
+        "setuptools<70"
+    exit 0
+fi
 if [ "${DINOV2_ONLY:-0}" = 1 ]; then
     "$REFENV/bin/pip" install -q "$TORCH_REQ"
     "$REFENV/bin/pip" install -q --no-deps "$TORCHVISION_REQ"  # never pull another torch

@@ -119,12 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, help="output file (default: the app's model location)")
     msub.add_parser("info", help="where the models are and what they provide (with the networks added)")
     a = msub.add_parser("add", help="add a network that is not shipped: dinov2-vitl14 (FD_DINOv2; Meta's "
-                        "1.2 GB weights, verified tensor by tensor, built into the data folder)")
-    a.add_argument("network", help="the network to add: dinov2-vitl14")
+                        "1.2 GB weights), clip-vitb32 (CLIP-FID; OpenAI's ViT-B-32.pt, 354 MB), "
+                        "clip-vitl14-336 (CMMD; ViT-L-14-336px.pt, 934 MB): verified, built into "
+                        "the data folder")
+    a.add_argument("network", help="the network to add: dinov2-vitl14, clip-vitb32 or clip-vitl14-336")
     a.add_argument("--download", action="store_true", help="download the official weights "
-                   "(dinov2_vitl14_pretrain.pth, about 1.2 GB; resumed if cut off)")
+                   "(resumed if cut off; OpenAI's files are checked against the SHA-256 in their URL)")
     a.add_argument("--weights", type=Path, dest="add_weights", metavar="FILE",
-                   help="a dinov2_vitl14_pretrain.pth you already have")
+                   help="the weights file you already have (dinov2_vitl14_pretrain.pth, ViT-B-32.pt, "
+                   "ViT-L-14-336px.pt, or a state dict of the same model)")
     h = msub.add_parser("add-is-head", help="add the Inception Score head (pool3 · Wᵀ, no bias) from "
                         "pytorch-fid's official weights, checked by hash and against the model's own weights")
     g = h.add_mutually_exclusive_group(required=True)

@@ -22,7 +22,7 @@ the second kind; a new network (say CLIP ViT-L/14) follows it:
      shape, dtype and finiteness, plus a plausible file size (``dinov2/weights.py``);
    - ``verify.py``: ``verify_weights_file(path, ...)``: ``errors.check_weights_file`` (exists,
      a file, readable), the architecture read from the pickle alone
-     (``torch_reader.state_dict_layout``) and refused by name, then every tensor;
+     (``torch_layout.state_dict_layout``) and refused by name, then every tensor;
    - ``graph.py``: the ONNX graph and ``build_<net>_model(weights, out, ...)`` writing the
      model with ``common.files.atomic_write`` and its provenance JSON (``source_sha256``:
      the weights' SHA-256, shown in results);

@@ -35,9 +35,23 @@ DINOV2_VITL14 = Network(
     "after the final norm (1024), the feature space of FD_DINOv2",
     enable="models.dinov2.enable:enable_dinov2")
 
+CLIP_VITB32 = Network(
+    "clip-vitb32", "clip_vitb32.onnx", "models.clip",
+    "OpenAI CLIP ViT-B/32 image encoder (OpenAI's ViT-B-32.pt, 354 MB, not shipped): "
+    "encode_image (512), the feature space of CLIP-FID (clean-fid's clip_vit_b_32)",
+    enable="models.clip.enable:enable_clip_vitb32")
+
+CLIP_VITL14_336 = Network(
+    "clip-vitl14-336", "clip_vitl14_336.onnx", "models.clip",
+    "OpenAI CLIP ViT-L/14@336px image encoder (OpenAI's ViT-L-14-336px.pt, 934 MB, not "
+    "shipped): encode_image (768), the embedding of CMMD",
+    enable="models.clip.enable:enable_clip_vitl14_336")
+
 NETWORKS = {n.name: n for n in (
     FID_INCEPTION,
     DINOV2_VITL14,
+    CLIP_VITB32,
+    CLIP_VITL14_336,
 )}
 
 

@@ -129,3 +129,21 @@ def dinov2_model_path(tmp_path_factory):
     build_dinov2_model(weights, out, spec=ViTSpec(depth=2))
     weights.unlink()    # the model and its provenance are all a run needs
     return out
+
+
+@pytest.fixture(scope="session")
+def clip_model_paths(tmp_path_factory):
+    """The 2-block CLIP stand-ins (models/clip/standin.py, the widths of ViT-B/32 and
+    ViT-L/14@336px), built once per session: {"vitb32": .../clip_vitb32.onnx, "vitl14-336":
+    .../clip_vitl14_336.onnx}, each with its provenance beside it (source_sha256)."""
+    from models.clip.build import MODEL_FILES
+    from models.clip.graph import build_clip_model
+    from models.clip.standin import standin_spec, write_standin
+    d = tmp_path_factory.mktemp("clip_models")
+    out = {}
+    for variant, file_name in MODEL_FILES.items():
+        weights = write_standin(d / f"clip_{variant}_standin_d2.pt", variant, depth=2)
+        out[variant] = d / file_name
+        build_clip_model(weights, out[variant], standin_spec(variant, 2))
+        weights.unlink()    # the model and its provenance are all a run needs
+    return out

@@ -1,69 +1,107 @@
 """CLIP input preprocessing for the two published conventions (numpy + Pillow, no torch).
 
-Both give the (3, S, S) float32 input of the CLIP image encoder: RGB in [0, 1] after
-``(x - mean) / std`` with CLIP's mean and std.
+Both give the (3, S, S) float32 input of models/clip/graph.py: RGB in [0, 1] after
+``(x - mean) / std`` with CLIP's mean and std, in float32. Pillow is called itself for every
+resize, so both are bit-exact (tests/fixtures/clip/reference.json records the differences
+measured against the reference code: 0).
 
-* ``clean-fid`` (clean-fid 0.1.35, ``model_name="clip_vit_b_32"``): PIL ``convert("RGB")``,
-  torchvision ``Resize(224, BICUBIC)`` on the PIL image (shorter side to 224, Pillow's
-  antialiased bicubic), ``CenterCrop(224)``, uint8, ``/ 255``, CLIP normalisation.
-* ``cmmd`` (google-research ``cmmd/io_util.py``): centre crop to a square of side min(w, h)
-  (``top = (h - l) // 2``, ``left = (w - l) // 2``), ``resize((336, 336), BICUBIC)``,
-  ``/ 255`` in float32, CLIP normalisation.
+* ``clean-fid`` (clean-fid 0.1.35, ``compute_fid(..., mode="clean",
+  model_name="clip_vit_b_32")``, 224 x 224): that call passes
+  ``custom_fn_resize=img_preprocess_clip``, which replaces the dataset's own "clean" resize
+  to 299 (``ResizeDataset.fn_resize``): no resize happens before it. So: the file read as
+  ``Image.open(f).convert("RGB")`` as an array; ``img_preprocess_clip`` makes it a PIL image
+  again, torchvision ``Resize(224, BICUBIC)`` (the shorter side to 224, the longer to
+  ``int(224 * long / short)``; on a PIL image that is Pillow's antialiased bicubic),
+  ``CenterCrop(224)`` (top/left = ``int(round((size - 224) / 2.0))``: Python's round, half to
+  even), back to uint8; then ``ToTensor() * 255`` (``x / 255 * 255`` in float32: not always
+  the integer again), ``CLIP_fx``'s ``/ 255.0`` and ``Normalize``.
+* ``cmmd`` (google-research ``cmmd/io_util.py`` + ``embedding.py``, 336 x 336): centre crop
+  to a square of side ``l = min(w, h)``, ``top = (h - l) // 2``, ``left = (w - l) // 2``,
+  Pillow ``resize((336, 336), BICUBIC)``, float32 ``/ 255``; ``embedding.py`` then resizes
+  to the model's 336 x 336 again (``jax.image.resize`` bicubic to the same size: weights 1
+  and 0, the identity) and applies scenic's ``normalize_image`` (the same mean/std, float32).
+  cmmd tiles a one-channel image to three; Pillow resizes each channel alike, so a gray
+  image given here as RGB with equal channels gives the same numbers.
 """
 from __future__ import annotations
 
 import numpy as np
 
-IMAGE_SIZE = {"clean-fid": 224, "cmmd": 336}
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+CONVENTIONS = ("clean-fid", "cmmd")
+IMAGE_SIZE = {"clean-fid": 224, "cmmd": 336}
 
+_f = np.float32
 _MEAN = np.array(CLIP_MEAN, np.float32).reshape(3, 1, 1)
 _STD = np.array(CLIP_STD, np.float32).reshape(3, 1, 1)
 
 
-def _pil(image):
+def normalise(x01: np.ndarray) -> np.ndarray:
+    """(3, H, W) float32 in [0, 1] -> (x - mean) / std in float32 (torchvision Normalize)."""
+    return ((np.asarray(x01, np.float32) - _MEAN) / _STD).astype(np.float32, copy=False)
+
+
+def _pil_rgb(image):
     from PIL import Image
     if isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
+            raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} "
+                             f"{image.dtype}")
         return Image.fromarray(image, "RGB")
     return image.convert("RGB")
 
 
-def _normalise(rgb) -> np.ndarray:
-    chw = np.asarray(rgb, np.uint8).transpose(2, 0, 1).astype(np.float32) / np.float32(255)
-    return ((chw - _MEAN) / _STD).astype(np.float32, copy=False)
+def resized_shorter_side(width: int, height: int, size: int) -> tuple[int, int]:
+    """torchvision's ``_compute_resized_output_size`` for ``Resize(size)`` (one int): the
+    shorter side to size, the longer to ``int(size * long / short)``; (new_w, new_h)."""
+    short, long = (width, height) if width <= height else (height, width)
+    new_short, new_long = size, int(size * long / short)
+    return (new_short, new_long) if width <= height else (new_long, new_short)
 
 
-def _clean_fid(im):
+def center_crop_box(width: int, height: int, size: int) -> tuple[int, int, int, int]:
+    """torchvision ``F.center_crop`` (image at least size x size): the PIL crop box."""
+    top = int(round((height - size) / 2.0))
+    left = int(round((width - size) / 2.0))
+    return left, top, left + size, top + size
+
+
+def preprocess_clean_fid(image) -> np.ndarray:
+    """An (H, W, 3) uint8 RGB array or a PIL image -> (3, 224, 224) float32, as clean-fid
+    0.1.35's CLIP path (img_preprocess_clip, ToTensor()*255, CLIP_fx)."""
     from PIL import Image
     size = IMAGE_SIZE["clean-fid"]
-    w, h = im.size
-    # torchvision Resize(int): the shorter side to `size`, the longer one int(size * long / short)
-    if w <= h:
-        new_w, new_h = size, int(size * h / w)
-    else:
-        new_w, new_h = int(size * w / h), size
-    im = im.resize((new_w, new_h), Image.BICUBIC)
-    # torchvision CenterCrop: offsets int(round((dim - size) / 2))
-    top, left = int(round((new_h - size) / 2.0)), int(round((new_w - size) / 2.0))
-    return im.crop((left, top, left + size, top + size))
+    im = _pil_rgb(image)
+    new = resized_shorter_side(im.width, im.height, size)
+    if new != im.size:  # torchvision returns the image itself when the size is right
+        im = im.resize(new, Image.BICUBIC)
+    im = im.crop(center_crop_box(im.width, im.height, size))
+    hwc = np.asarray(im, np.uint8)
+    x = hwc.transpose(2, 0, 1).astype(np.float32) / _f(255) * _f(255)  # ToTensor() * 255
+    return normalise(x / _f(255.0))
 
 
-def _cmmd(im):
+def preprocess_cmmd(image) -> np.ndarray:
+    """An (H, W, 3) uint8 RGB array or a PIL image -> (3, 336, 336) float32, as cmmd's
+    io_util (centre square crop, Pillow bicubic to 336) and embedding (CLIP normalisation)."""
     from PIL import Image
     size = IMAGE_SIZE["cmmd"]
+    im = _pil_rgb(image)
     w, h = im.size
     side = min(w, h)
     top, left = (h - side) // 2, (w - side) // 2
-    return im.crop((left, top, left + side, top + side)).resize((size, size), Image.BICUBIC)
+    im = im.crop((left, top, left + side, top + side)).resize((size, size), Image.BICUBIC)
+    hwc = np.asarray(im).astype(np.float32)
+    return normalise(hwc.transpose(2, 0, 1) / _f(255.0))
 
 
 def preprocess(image, convention: str) -> np.ndarray:
-    """An (H, W, 3) uint8 RGB array or a PIL image -> the (3, S, S) float32 CLIP input."""
+    """(3, S, S) float32 model input for convention 'clean-fid' (S = 224, ViT-B/32) or
+    'cmmd' (S = 336, ViT-L/14@336px)."""
     if convention == "clean-fid":
-        return _normalise(_clean_fid(_pil(image)))
+        return preprocess_clean_fid(image)
     if convention == "cmmd":
-        return _normalise(_cmmd(_pil(image)))
-    raise ValueError(f"unknown CLIP convention {convention!r}; expected one of {', '.join(IMAGE_SIZE)}")
+        return preprocess_cmmd(image)
+    raise ValueError(f"unknown CLIP convention {convention!r}; expected one of "
+                     f"{', '.join(CONVENTIONS)}")

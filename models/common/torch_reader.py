@@ -347,28 +347,14 @@ def load_state_dict(path: Path) -> dict[str, np.ndarray]:
 def read_tensors(path: Path) -> dict[str, np.ndarray]:
     """All tensors of a TorchScript archive or a torch.save state dict, by dotted name."""
     path = Path(path)
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as zf:
-            is_script = any("/code/" in n for n in zf.namelist())
-        if is_script:
-            return flatten_module(load_torchscript(path))
+    if is_torchscript(path):
+        return flatten_module(load_torchscript(path))
     return load_state_dict(path)
 
 
-def state_dict_layout(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
-    """Key -> (shape, stored dtype) of a ``torch.save`` zip-format state dict, read from its
-    pickle alone: no tensor data is read, so it is cheap for a file of any size (and works on
-    a file whose data is damaged). WeightsFormatError for anything else."""
-    path = Path(path)
+def is_torchscript(path: Path) -> bool:
+    """A zip holding TorchScript code (``<prefix>/code/``): a ``torch.jit.save`` archive."""
     if not zipfile.is_zipfile(path):
-        raise WeightsFormatError(f"{path.name} is not a torch.save zip file")
-    zf, prefix = _open_zip(path)
-    with zf:
-        obj = _unpickle(zf.read(prefix + "data.pkl"), torchscript=False,
-                        where=f"{path.name}:data.pkl")
-    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
-        obj = obj["state_dict"]
-    if not isinstance(obj, dict) or not all(
-            isinstance(k, str) and isinstance(v, _TensorRef) for k, v in obj.items()):
-        raise WeightsFormatError(f"{path.name} does not hold a plain state dict of tensors")
-    return {k: (tuple(int(n) for n in v.size), v.storage.dtype) for k, v in obj.items()}
+        return False
+    with zipfile.ZipFile(path) as zf:
+        return any("/code/" in n for n in zf.namelist())

@@ -32,6 +32,7 @@ import numpy as np
 from .posembed import dinov2_scale_factor, resized_pos_embed
 from .weights import FULL, MODEL_NAME, ViTSpec, load_dinov2_weights, sha256_file
 from ..common.files import atomic_write, provenance_path
+from ..common.vit_graph import GraphBuilder, finish_model, patch_tokens, self_attention
 from ..errors import DownloadCancelled, ModelBuildError
 
 BUILDER_VERSION = "1"  # bump when the graph changes
@@ -45,58 +46,13 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 Progress = Callable[[str], None]
 
 
-class _Graph:
-    """Collects nodes and initializers; names are unique by construction."""
-
-    def __init__(self, helper, numpy_helper):
-        self.h, self.nh = helper, numpy_helper
-        self.nodes: list = []
-        self.inits: list = []
-
-    def const(self, name: str, value: np.ndarray) -> str:
-        # np.array, not ascontiguousarray: that one turns 0-d arrays (Gather indices) into (1,)
-        self.inits.append(self.nh.from_array(np.array(value, order="C"), name))
-        return name
-
-    def op(self, op_type: str, inputs: list[str], output: str, **attrs) -> str:
-        self.nodes.append(self.h.make_node(op_type, inputs, [output], name=output, **attrs))
-        return output
-
-    def linear(self, x: str, w: np.ndarray, b: np.ndarray, name: str) -> str:
-        """torch nn.Linear: x @ Wᵀ + b (Wᵀ stored, so MatMul reads it row-major)."""
-        wt = self.const(f"{name}.weight_t", np.asarray(w, np.float32).T)
-        y = self.op("MatMul", [x, wt], f"{name}.matmul")
-        return self.op("Add", [y, self.const(f"{name}.bias", b)], f"{name}.out")
-
-    def layer_norm(self, x: str, w: np.ndarray, b: np.ndarray, name: str, eps: float) -> str:
-        return self.op("LayerNormalization",
-                       [x, self.const(f"{name}.weight", w), self.const(f"{name}.bias", b)],
-                       f"{name}.out", axis=-1, epsilon=eps)
-
-
-def _block(g: _Graph, x: str, t: dict, i: int, spec: ViTSpec, n_tokens: int) -> str:
+def _block(g: GraphBuilder, x: str, t: dict, i: int, spec: ViTSpec, n_tokens: int) -> str:
     p = f"blocks.{i}."
     pop = lambda k: t.pop(p + k)  # noqa: E731  (free each tensor once it is in the graph)
-    d, heads, hd = spec.embed_dim, spec.num_heads, spec.head_dim
     h = g.layer_norm(x, pop("norm1.weight"), pop("norm1.bias"), p + "norm1", spec.ln_eps)
-    qkv = g.linear(h, pop("attn.qkv.weight"), pop("attn.qkv.bias"), p + "attn.qkv")
-    # reshape(B, N, 3, heads, hd).permute(2, 0, 3, 1, 4) as in Attention.forward
-    qkv = g.op("Reshape", [qkv, g.const(p + "qkv_shape",
-                                        np.array([0, n_tokens, 3, heads, hd], np.int64))],
-               p + "attn.qkv5")
-    qkv = g.op("Transpose", [qkv], p + "attn.qkv_perm", perm=[2, 0, 3, 1, 4])
-    q, k, v = (g.op("Gather", [qkv, g.const(f"{p}attn.idx{j}", np.array(j, np.int64))],
-                    f"{p}attn.{n}", axis=0) for j, n in enumerate("qkv"))
-    q = g.op("Mul", [q, g.const(p + "attn.scale", np.array(hd ** -0.5, np.float32))],
-             p + "attn.q_scaled")
-    kt = g.op("Transpose", [k], p + "attn.k_t", perm=[0, 1, 3, 2])
-    logits = g.op("MatMul", [q, kt], p + "attn.logits")
-    attn = g.op("Softmax", [logits], p + "attn.softmax", axis=-1)
-    o = g.op("MatMul", [attn, v], p + "attn.heads")
-    o = g.op("Transpose", [o], p + "attn.heads_t", perm=[0, 2, 1, 3])
-    o = g.op("Reshape", [o, g.const(p + "attn.merge_shape", np.array([0, n_tokens, d], np.int64))],
-             p + "attn.merged")
-    o = g.linear(o, pop("attn.proj.weight"), pop("attn.proj.bias"), p + "attn.proj")
+    o = self_attention(g, h, (pop("attn.qkv.weight"), pop("attn.qkv.bias")),
+                       (pop("attn.proj.weight"), pop("attn.proj.bias")), p,
+                       ("attn.qkv", "attn.proj"), n_tokens, spec.num_heads)
     o = g.op("Mul", [o, g.const(p + "ls1.gamma", pop("ls1.gamma"))], p + "ls1")
     x = g.op("Add", [x, o], p + "res1")
 
@@ -116,10 +72,9 @@ def _block(g: _Graph, x: str, t: dict, i: int, spec: ViTSpec, n_tokens: int) -> 
 
 def make_dinov2_model(tensors: dict[str, np.ndarray], spec: ViTSpec, source_sha256: str):
     """The ONNX ModelProto for verified tensors (consumed: the dict is emptied)."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto, helper
 
-    g = _Graph(helper, numpy_helper)
+    g = GraphBuilder()
     d, grid = spec.embed_dim, IMAGE_SIZE // spec.patch
     n_tokens = grid * grid + 1
     pos = resized_pos_embed(tensors.pop("pos_embed"), IMAGE_SIZE, spec.patch)
@@ -127,19 +82,9 @@ def make_dinov2_model(tensors: dict[str, np.ndarray], spec: ViTSpec, source_sha2
     # prepare_tokens_with_masks: cat(cls, patches) + pos; cls + pos[0] is one float32 add
     cls = (tensors.pop("cls_token") + pos[:, :1]).astype(np.float32)
 
-    x = g.op("Conv", [INPUT_NAME, g.const("patch_embed.proj.weight",
-                                          tensors.pop("patch_embed.proj.weight")),
-                      g.const("patch_embed.proj.bias", tensors.pop("patch_embed.proj.bias"))],
-             "patch_embed.conv", kernel_shape=[spec.patch] * 2, strides=[spec.patch] * 2)
-    x = g.op("Reshape", [x, g.const("patch_embed.flat_shape",
-                                    np.array([0, d, grid * grid], np.int64))], "patch_embed.flat")
-    x = g.op("Transpose", [x], "patch_embed.tokens", perm=[0, 2, 1])
-    x = g.op("Add", [x, g.const("pos_embed.patches", pos[:, 1:])], "tokens.patches")
-    batch = g.op("Shape", [INPUT_NAME], "batch_size", start=0, end=1)
-    cls_shape = g.op("Concat", [batch, g.const("cls.tail", np.array([1, d], np.int64))],
-                     "cls.shape", axis=0)
-    cls_b = g.op("Expand", [g.const("cls_token_plus_pos", cls), cls_shape], "cls.batch")
-    x = g.op("Concat", [cls_b, x], "tokens", axis=1)
+    x = patch_tokens(g, INPUT_NAME, tensors.pop("patch_embed.proj.weight"),
+                     tensors.pop("patch_embed.proj.bias"), cls, pos[:, 1:], grid,
+                     "patch_embed", "patch_embed.proj")
     for i in range(spec.depth):
         x = _block(g, x, tensors, i, spec, n_tokens)
     x = g.layer_norm(x, tensors.pop("norm.weight"), tensors.pop("norm.bias"), "norm",
@@ -148,21 +93,15 @@ def make_dinov2_model(tensors: dict[str, np.ndarray], spec: ViTSpec, source_sha2
     if tensors:
         raise ModelBuildError(f"internal: tensors left unused: {sorted(tensors)[:3]}")
 
-    graph = helper.make_graph(
-        g.nodes, "dinov2_vitl14",
+    return finish_model(
+        g, "dinov2_vitl14",
         [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT,
                                        ["batch", 3, IMAGE_SIZE, IMAGE_SIZE])],
         [helper.make_tensor_value_info(FEATURES_NAME, TensorProto.FLOAT, ["batch", d])],
-        initializer=g.inits,
-        doc_string="DINOv2 ViT-L/14 (dinov2_vitl14). Input: RGB NCHW float32 224x224, "
-                   "(x/255 - ImageNet mean) / std. features = x_norm_clstoken.")
-    opsets = [helper.make_opsetid("", OPSET)]
-    model = helper.make_model(graph, opset_imports=opsets, producer_name="fid-studio",
-                              producer_version=BUILDER_VERSION)
-    model.ir_version = helper.find_min_ir_version_for(opsets)
-    helper.set_model_props(model, {"source_sha256": source_sha256, "depth": str(spec.depth),
-                                   "builder_version": BUILDER_VERSION})
-    return model
+        "DINOv2 ViT-L/14 (dinov2_vitl14). Input: RGB NCHW float32 224x224, "
+        "(x/255 - ImageNet mean) / std. features = x_norm_clstoken.",
+        OPSET, BUILDER_VERSION, {"source_sha256": source_sha256, "depth": str(spec.depth),
+                                 "builder_version": BUILDER_VERSION})
 
 
 def build_dinov2_model(weights: Path, out_path: Path, spec: ViTSpec = FULL,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..common.torch_reader import state_dict_layout
+from ..common.torch_layout import state_dict_layout
 from ..errors import WeightsFormatError, check_weights_file
 from .weights import FULL, WEIGHTS_FILE, ViTSpec, load_dinov2_weights
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import WeightsFormatError
 from ..common.files import sha256_file  # noqa: F401 (re-exported for the builder)
+from ..common.torch_layout import key_mismatch
 from ..common.torch_reader import load_state_dict
 
 MODEL_NAME = "dinov2-vitl14"
@@ -123,13 +124,8 @@ def verify_tensors(tensors: dict[str, np.ndarray], spec: ViTSpec = FULL,
     extra = [k for k in tensors if k not in layout]
     what = f"DINOv2 ViT-L/14 with {spec.depth} blocks"
     if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} expected tensor(s) missing, e.g. '{missing[0]}'")
-        if extra:
-            parts.append(f"{len(extra)} unexpected tensor(s), e.g. '{extra[0]}'")
         raise WeightsFormatError(
-            f"{name} is not the {what} state dict: {'; '.join(parts)}"
+            f"{name} is not the {what} state dict: {key_mismatch(missing, extra)}"
             f"{_describe_architecture(tensors)}. Use dinov2_vitl14_pretrain.pth.")
     for key, shape in layout.items():
         arr = tensors[key]
