@@ -27,6 +27,14 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _one_qapplication(qapp):
+    """A QApplication before any test: a PDF written first (reports/ makes a bare
+    QGuiApplication when none exists) would otherwise leave the GUI tests of the same worker
+    without one, whatever order the tests run in."""
+    return qapp
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _isolated_user_dirs(tmp_path_factory):
     # caches and history go to temp folders, never to the developer's real ones
     os.environ["FID_STUDIO_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))

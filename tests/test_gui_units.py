@@ -119,9 +119,12 @@ def test_metric_availability(tmp_path):
     stats = open_source(tmp_path / "s.npz")
     ok = ModelInfo("/m.onnx", has_logits=True, added=dict.fromkeys(("fd_dinov2", "clip_fid", "cmmd"), "/m"))
     assert all(v is None for k, v in reasons(ok, ref, [same]).items() if not k.startswith("gan"))
-    no_dinov2 = reasons(ModelInfo("/m.onnx", has_logits=True), ref, [same])
-    assert no_dinov2["fd_dinov2"].offer_enable and "model add dinov2-vitl14" in no_dinov2["fd_dinov2"]
-    assert all(v is None for k, v in no_dinov2.items() if k not in ("fd_dinov2", "gan-train", "gan-test"))
+    none_added = reasons(ModelInfo("/m.onnx", has_logits=True), ref, [same])
+    for metric, network in (("fd_dinov2", "dinov2-vitl14"), ("clip_fid", "clip-vitb32"), ("cmmd", "clip-vitl14-336")):
+        assert none_added[metric].offer_enable == metric
+        assert f"`python main.py model add {network} --download`" in none_added[metric]
+    assert all(v is None for k, v in none_added.items()
+               if k not in ("fd_dinov2", "clip_fid", "cmmd", "gan-train", "gan-test"))
     assert "class sub-folders" in reasons(ok, ref, [same])["gan-train"]
     assert "do not match" in reasons(ok, ref, [same, other])["ssim"]
     assert "classifier head" in reasons(ModelInfo("/m.onnx", False), ref, [same])["is"]
