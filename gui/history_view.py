@@ -13,8 +13,12 @@ from reports.result_format import COLUMNS, DASH, cell, short_name
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 ALL = "All references"
-RUN_HEADERS = ("Date", "Reference", "Generated sources", "Best FID", "Best sFID",
-               "Best FD_DINOv2", "Preset", "Device", "Seed", "Skipped")
+# the best (lowest) value of each distance per run: (heading, RunSummary attribute, format)
+BEST_COLUMNS = (("Best FID", "best_fid", ".3f"), ("Best sFID", "best_sfid", ".3f"),
+                ("Best FD_DINOv2", "best_fd_dinov2", ".3f"), ("Best CLIP-FID", "best_clip_fid", ".3f"),
+                ("Best CMMD", "best_cmmd", ".4f"))
+RUN_HEADERS = ("Date", "Reference", "Generated sources", *(h for h, _, _ in BEST_COLUMNS),
+               "Preset", "Device", "Seed", "Skipped")
 
 
 def _item(text, tip=None, align_right=False) -> QTableWidgetItem:
@@ -175,10 +179,8 @@ class HistoryView(QWidget):
             names = ", ".join(short_name(p) for p in s.sources)
             cells = [_item(s.created.replace("T", " ")[:19]), _item(short_name(s.reference), s.reference),
                      _item(names, "\n".join(s.sources)),
-                     _item(f"{s.best_fid:.3f}" if s.best_fid is not None else DASH, align_right=True),
-                     _item(f"{s.best_sfid:.3f}" if s.best_sfid is not None else DASH, align_right=True),
-                     _item(f"{s.best_fd_dinov2:.3f}" if s.best_fd_dinov2 is not None else DASH,
-                           align_right=True),
+                     *(_item(format(v, fmt) if (v := getattr(s, attr)) is not None else DASH, align_right=True)
+                       for _, attr, fmt in BEST_COLUMNS),
                      _item(s.preset), _item(s.device), _item(str(s.seed), align_right=True),
                      _item(f"{s.n_skipped:,}", align_right=True)]
             cells[0].setData(ID_ROLE, s.id)
