@@ -12,20 +12,6 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
-# With pytest-xdist (`make test` runs two workers, `--dist loadgroup`) each test module stays on
-# one worker, so its module-scoped runs are made once; the modules that share the session's
-# parity runs (3 presets x 128 images through the real network) share one worker too.
-SHARED_PARITY = {"test_parity", "test_sfid", "test_is_head", "test_inception_score"}
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            module = item.module.__name__.rpartition(".")[2] if item.module else item.nodeid
-            item.add_marker(pytest.mark.xdist_group("parity" if module in SHARED_PARITY else module))
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _one_qapplication(qapp):
     """A QApplication before any test: a PDF written first (reports/ makes a bare

@@ -115,6 +115,13 @@ def test_cancel_keeps_nothing(server):
         enable_clip("vitb32", source=_source(server, "trickle"), spec=SPEC,
                     progress=lambda d, t: seen.append(d), cancelled=lambda: bool(seen))
     assert len(seen) == 1 and _downloads() == [] and find_model(MODEL_FILE) is None
+    # cancelled during the build, at each of its stages up to saving: no model, no download
+    for stage in ("Writing the ONNX graph", "Checking the ONNX graph", "Saving "):
+        flag = []
+        with pytest.raises(DownloadCancelled, match="nothing was kept"):
+            enable_clip("vitb32", source=_source(server, "file"), spec=SPEC, cancelled=lambda: bool(flag),
+                        say=lambda msg, _s=stage: flag.append(msg) if msg.startswith(_s) else None)
+        assert flag and _downloads() == [] and find_model(MODEL_FILE) is None
 
 
 @pytest.mark.parametrize("route", ["html", "sniff"])

@@ -21,7 +21,8 @@ import pytest
 from PIL import Image
 
 from engine.features.dinov2_preprocess import CONVENTIONS, preprocess
-from models.dinov2.graph import build_dinov2_model, provenance_path
+from models.common.files import provenance_path
+from models.dinov2.graph import build_dinov2_model
 from models.dinov2.standin import (standin_images, standin_tensors, write_standin,
                                    write_torch_state_dict)
 from models.common.files import sha256_file

@@ -38,7 +38,8 @@ def check_output(out_path: Path) -> Path:
 
 def build(out_path: Path | None = None, *, weights: Path, spec: ClipSpec = VITB32,
           source: str | None = None, official_sha256: str | None = None,
-          progress: Callable[[str], None] | None = None) -> dict:
+          progress: Callable[[str], None] | None = None,
+          cancelled: Callable[[], bool] = lambda: False) -> dict:
     """Verify ``weights`` (OpenAI's file of spec, or a state dict of the same model), write
     the ONNX image encoder at out_path (default: default_model_path(spec.variant)) and its
     provenance JSON beside it; return the provenance.
@@ -50,7 +51,7 @@ def build(out_path: Path | None = None, *, weights: Path, spec: ClipSpec = VITB3
                             else default_model_path(spec.variant))
     weights = Path(weights)
     official = precheck(weights, spec, official_sha256=official_sha256)
-    prov = build_clip_model(weights, out_path, spec, progress, official=official)
+    prov = build_clip_model(weights, out_path, spec, progress, official=official, cancelled=cancelled)
     prov["source"] = source or f"file {weights.resolve()}"
     write_provenance(out_path, prov)
     return prov

@@ -70,8 +70,13 @@ def enable_clip(variant: str, *, weights: Path | None = None,
             weights.unlink(missing_ok=True)
         raise DownloadCancelled("cancelled; nothing was kept")
     say(f"Building {out_path.name} from {weights.name}")
-    prov = build(out_path, weights=weights, spec=spec, source=origin,
-                 official_sha256=official_sha256, progress=say)
+    try:
+        prov = build(out_path, weights=weights, spec=spec, source=origin,
+                     official_sha256=official_sha256, progress=say, cancelled=cancelled)
+    except DownloadCancelled:
+        if downloaded:
+            weights.unlink(missing_ok=True)
+        raise
     if downloaded:
         weights.unlink(missing_ok=True)  # the image tower now lives in the model
         say(f"Deleted the downloaded {weights.name}")

@@ -20,15 +20,12 @@ as ``clip.load(name, device="cpu")`` runs it, in float32:
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import time
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from ..common.files import atomic_write, provenance_path, sha256_file, utc_now
+from ..common.model_writer import build_and_save
 from ..common.vit_graph import GraphBuilder, finish_model, patch_tokens, self_attention
 from ..errors import ModelBuildError
 from .verify import load_clip_weights
@@ -99,59 +96,28 @@ def make_clip_model(tensors: dict[str, np.ndarray], spec: ClipSpec, source_sha25
 
 
 def build_clip_model(weights: Path, out_path: Path, spec: ClipSpec,
-                     progress: Progress | None = None, official: bool = False) -> dict:
+                     progress: Progress | None = None, official: bool = False,
+                     cancelled: Callable[[], bool] = lambda: False) -> dict:
     """Verify weights, write the ONNX model at out_path and its provenance JSON beside it;
     return the provenance. Raises WeightsFormatError (a models.errors.ModelBuildError) for
     a file that is not the expected weights; nothing is written then. official: the file's
-    SHA-256 was checked to be OpenAI's (verify.py)."""
-    try:
-        import onnx
-    except ImportError:
-        raise ModelBuildError("Building the model needs the 'onnx' package: "
-                              "pip install onnx==1.23.2") from None
-    say = progress or (lambda msg: None)
-    weights, out_path = Path(weights), Path(out_path)
-    t0 = time.perf_counter()
-    say(f"Checking {weights.name}")
-    weights_sha256 = sha256_file(weights)
-    tensors = load_clip_weights(weights, spec, official=official)
-    say("Writing the ONNX graph")
-    model = make_clip_model(tensors, spec, weights_sha256)
-    del tensors  # the text tower: not part of the image encoder
-    data = model.SerializeToString()
-    ir_version = model.ir_version
-    del model
-    onnx.checker.check_model(data, full_check=True)  # also infers and checks shapes
-    atomic_write(out_path, data)
+    SHA-256 was checked to be OpenAI's (verify.py). ``cancelled`` is asked between the
+    stages, up to the moment the model is saved (DownloadCancelled: nothing is written)."""
     s = spec.image_size
-    prov = {
-        "model": spec.model_name,
-        "model_file": out_path.name,
-        "model_sha256": hashlib.sha256(data).hexdigest(),
-        "model_size_bytes": len(data),
-        "source_file": weights.name,
-        "source_sha256": weights_sha256,
-        "source_size_bytes": weights.stat().st_size,
-        "source_official": weights_sha256 == spec.sha256,
-        "official_sha256": spec.sha256,
-        "depth": spec.layers,
-        "width": spec.width,
-        "patch": spec.patch,
-        "image_size": s,
-        "feature_dim": spec.output_dim,
-        "input": {"name": INPUT_NAME, "shape": ["batch", 3, s, s],
-                  "normalisation": {"scale": "1/255", "mean": list(CLIP_MEAN),
-                                    "std": list(CLIP_STD)}},
-        "outputs": {FEATURES_NAME: ["batch", spec.output_dim]},
-        "weights_precision": "as clip.load(device='cpu'): Conv/Linear/in_proj/proj rounded "
-                             "to float16 as build_model's convert_weights, then float32",
-        "opset": OPSET,
-        "ir_version": ir_version,
-        "onnx_version": onnx.__version__,
-        "builder_version": BUILDER_VERSION,
-        "build_seconds": round(time.perf_counter() - t0, 2),
-        "created_utc": utc_now(),
-    }
-    atomic_write(provenance_path(out_path), (json.dumps(prov, indent=2) + "\n").encode())
-    say(f"Wrote {out_path} ({len(data) / 1e6:.1f} MB)")
-    return prov
+
+    def describe(weights_sha256: str) -> dict:
+        return {
+            "model": spec.model_name,
+            "source_official": weights_sha256 == spec.sha256, "official_sha256": spec.sha256,
+            "depth": spec.layers, "width": spec.width, "patch": spec.patch, "image_size": s,
+            "feature_dim": spec.output_dim,
+            "input": {"name": INPUT_NAME, "shape": ["batch", 3, s, s],
+                      "normalisation": {"scale": "1/255", "mean": list(CLIP_MEAN), "std": list(CLIP_STD)}},
+            "outputs": {FEATURES_NAME: ["batch", spec.output_dim]},
+            "weights_precision": "as clip.load(device='cpu'): Conv/Linear/in_proj/proj rounded "
+                                 "to float16 as build_model's convert_weights, then float32",
+            "opset": OPSET, "builder_version": BUILDER_VERSION}
+    # the text tower's tensors are read too (verified) but not part of the image encoder
+    return build_and_save(weights, out_path, load=lambda: load_clip_weights(weights, spec, official=official),
+                          make=lambda tensors, sha: make_clip_model(tensors, spec, sha),
+                          describe=describe, progress=progress, cancelled=cancelled)

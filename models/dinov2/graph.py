@@ -20,20 +20,16 @@ xFormers) at a fixed 224 x 224 input:
 
 from __future__ import annotations
 
-import datetime
-import hashlib
-import json
-import time
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from .posembed import dinov2_scale_factor, resized_pos_embed
-from .weights import FULL, MODEL_NAME, ViTSpec, load_dinov2_weights, sha256_file
-from ..common.files import atomic_write, provenance_path
+from .weights import FULL, MODEL_NAME, ViTSpec, load_dinov2_weights
+from ..common.model_writer import build_and_save
 from ..common.vit_graph import GraphBuilder, finish_model, patch_tokens, self_attention
-from ..errors import DownloadCancelled, ModelBuildError
+from ..errors import ModelBuildError
 
 BUILDER_VERSION = "1"  # bump when the graph changes
 OPSET = 17  # as the Inception model; LayerNormalization is in the default domain from 17
@@ -111,60 +107,18 @@ def build_dinov2_model(weights: Path, out_path: Path, spec: ViTSpec = FULL,
     a file that is not the expected state dict; nothing is written then. ``cancelled`` is
     asked between the stages, up to the moment the model is saved (DownloadCancelled: nothing
     is written)."""
-    try:
-        import onnx
-    except ImportError:
-        raise ModelBuildError("Building the model needs the 'onnx' package: "
-                              "pip install onnx==1.23.2") from None
-    say = progress or (lambda msg: None)
-    weights, out_path = Path(weights), Path(out_path)
-
-    def stage(msg: str) -> None:
-        if cancelled():
-            raise DownloadCancelled("cancelled; nothing was kept")
-        say(msg)
-    t0 = time.perf_counter()
-    stage(f"Checking {weights.name}")
-    weights_sha256 = sha256_file(weights)
-    tensors = load_dinov2_weights(weights, spec)
-    stage("Writing the ONNX graph")
-    model = make_dinov2_model(tensors, spec, weights_sha256)
-    data = model.SerializeToString()
-    ir_version = model.ir_version
-    del model  # the serialized bytes are all we keep: the weights are large
-    stage("Checking the ONNX graph")
-    onnx.checker.check_model(data, full_check=True)  # also infers and checks shapes
-    stage(f"Saving {out_path.name}")
-    if cancelled():     # asked once more: saving is the point of no return
-        raise DownloadCancelled("cancelled; nothing was kept")
-    atomic_write(out_path, data)
-    prov = {
-        "model": MODEL_NAME,
-        "model_file": out_path.name,
-        "model_sha256": hashlib.sha256(data).hexdigest(),
-        "model_size_bytes": len(data),
-        "source_file": weights.name,
-        "source_sha256": weights_sha256,
-        "source_size_bytes": weights.stat().st_size,
-        "depth": spec.depth,
-        "embed_dim": spec.embed_dim,
-        "input": {"name": INPUT_NAME, "shape": ["batch", 3, IMAGE_SIZE, IMAGE_SIZE],
-                  "normalisation": {"scale": "1/255", "mean": list(IMAGENET_MEAN),
-                                    "std": list(IMAGENET_STD)}},
-        "outputs": {FEATURES_NAME: ["batch", spec.embed_dim]},
-        "pos_embed_resize": {"from": [spec.train_grid] * 2,
-                             "to": [IMAGE_SIZE // spec.patch] * 2, "mode": "bicubic",
-                             "scale_factor": dinov2_scale_factor(IMAGE_SIZE, spec.patch,
-                                                                 spec.train_grid)},
-        "opset": OPSET,
-        "ir_version": ir_version,
-        "onnx_version": onnx.__version__,
-        "builder_version": BUILDER_VERSION,
-        "build_seconds": round(time.perf_counter() - t0, 2),
-        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
-            timespec="seconds"),
-    }
-    atomic_write(provenance_path(out_path), (json.dumps(prov, indent=2) + "\n").encode())
-    say(f"Wrote {out_path} ({len(data) / 1e6:.1f} MB)")
-    return prov
+    def describe(_sha: str) -> dict:
+        return {
+            "model": MODEL_NAME, "depth": spec.depth, "embed_dim": spec.embed_dim,
+            "input": {"name": INPUT_NAME, "shape": ["batch", 3, IMAGE_SIZE, IMAGE_SIZE],
+                      "normalisation": {"scale": "1/255", "mean": list(IMAGENET_MEAN),
+                                        "std": list(IMAGENET_STD)}},
+            "outputs": {FEATURES_NAME: ["batch", spec.embed_dim]},
+            "pos_embed_resize": {"from": [spec.train_grid] * 2, "to": [IMAGE_SIZE // spec.patch] * 2,
+                                 "mode": "bicubic",
+                                 "scale_factor": dinov2_scale_factor(IMAGE_SIZE, spec.patch, spec.train_grid)},
+            "opset": OPSET, "builder_version": BUILDER_VERSION}
+    return build_and_save(weights, out_path, load=lambda: load_dinov2_weights(weights, spec),
+                          make=lambda tensors, sha: make_dinov2_model(tensors, spec, sha),
+                          describe=describe, progress=progress, cancelled=cancelled)
 
