@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..common import download as downloader
-from ..errors import DownloadCancelled
-from ..paths import download_dir
+from ..common.enable_flow import obtain_and_build
 from .build import build, check_output, default_model_path
 from .verify import verify_weights_file
 from .weights import SPECS, ClipSpec, plausible_size_range
@@ -46,43 +45,17 @@ def enable_clip(variant: str, *, weights: Path | None = None,
     unreadable, truncated, corrupted, web-page, wrong-hash or wrong-architecture file, a
     network error, a cancel (DownloadCancelled)."""
     spec = spec or SPECS[variant]
-    say = say or (lambda msg: None)
     out_path = check_output(out_path if out_path is not None else default_model_path(variant))
-    downloaded = weights is None
-    official_sha256 = None
-    if downloaded:
-        source = source or OFFICIAL_WEIGHTS[variant]
-        official_sha256 = source.sha256
-        say(f"Downloading {source.url} (about {source.approx_mb:,} MB) into {download_dir()}")
-
-        def verify(part: Path) -> None:
-            say(f"Checking the downloaded {source.file_name} tensor by tensor")
-            verify_weights_file(part, spec, name=f"the downloaded {source.file_name}")
-
-        weights = downloader.download(source, download_dir(), progress=progress,
-                                      cancelled=cancelled, verify=verify)
-        origin = source.url
-    else:
-        weights = Path(weights)
-        origin = f"file {weights.resolve()}"
-    if cancelled():
-        if downloaded:
-            weights.unlink(missing_ok=True)
-        raise DownloadCancelled("cancelled; nothing was kept")
-    say(f"Building {out_path.name} from {weights.name}")
-    try:
-        prov = build(out_path, weights=weights, spec=spec, source=origin,
-                     official_sha256=official_sha256, progress=say, cancelled=cancelled)
-    except DownloadCancelled:
-        if downloaded:
-            weights.unlink(missing_ok=True)
-        raise
-    if downloaded:
-        weights.unlink(missing_ok=True)  # the image tower now lives in the model
-        say(f"Deleted the downloaded {weights.name}")
-    say(f"Weights SHA-256: {prov['source_sha256']}")
-    say(f"{_METRIC[variant]} enabled: {out_path}")
-    return dict(prov, model_path=str(out_path))
+    source = source or OFFICIAL_WEIGHTS[variant]
+    # a download must have the official hash (when its source names one); a file, if it carries
+    # OpenAI's name (verify.precheck)
+    official_sha256 = source.sha256 if weights is None else None
+    return obtain_and_build(
+        weights=weights, source=source, out_path=out_path,
+        check_download=lambda part: verify_weights_file(part, spec, name=f"the downloaded {source.file_name}"),
+        build=lambda w, origin: build(out_path, weights=w, spec=spec, source=origin,
+                                      official_sha256=official_sha256, progress=say, cancelled=cancelled),
+        enabled=_METRIC[variant], progress=progress, cancelled=cancelled, say=say)
 
 
 def enable_clip_vitb32(**kwargs) -> dict:

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..common import download as downloader
-from ..errors import DownloadCancelled, check_weights_file
-from ..paths import download_dir
+from ..common.enable_flow import obtain_and_build
+from ..errors import check_weights_file
 from .build import build, check_output, default_model_path
 from .verify import verify_weights_file
 from .weights import FULL, WEIGHTS_FILE, WEIGHTS_URL, ViTSpec, plausible_size_range
@@ -41,39 +41,12 @@ def enable_dinov2(*, weights: Path | None = None, source: downloader.RemoteFile 
     Raises a models.errors.ModelBuildError (one line) for every refusal: a missing, unreadable,
     truncated, corrupted or wrong-architecture file, a network error, a cancel
     (DownloadCancelled)."""
-    say = say or (lambda msg: None)
     out_path = check_output(out_path if out_path is not None else default_model_path())
-    downloaded = weights is None
-    if downloaded:
-        source = source or OFFICIAL_WEIGHTS
-        say(f"Downloading {source.url} (about {source.approx_mb:,} MB) into {download_dir()}")
-
-        def verify(part: Path) -> None:
-            say(f"Checking the downloaded {source.file_name} tensor by tensor")
-            verify_weights_file(part, spec, name=f"the downloaded {source.file_name}")
-
-        weights = downloader.download(source, download_dir(), progress=progress,
-                                      cancelled=cancelled, verify=verify)
-        origin = source.url
-    else:
-        weights = Path(weights)
-        check_weights_file(weights, WEIGHTS_FILE)
-        origin = f"file {weights.resolve()}"
-    if cancelled():
-        if downloaded:
-            weights.unlink(missing_ok=True)
-        raise DownloadCancelled("cancelled; nothing was kept")
-    say(f"Building {out_path.name} from {weights.name}")
-    try:
-        prov = build(out_path, weights=weights, source=origin, spec=spec, progress=say,
-                     cancelled=cancelled)
-    except DownloadCancelled:
-        if downloaded:
-            weights.unlink(missing_ok=True)
-        raise
-    if downloaded:
-        weights.unlink(missing_ok=True)  # its tensors now live in the model
-        say(f"Deleted the downloaded {weights.name}")
-    say(f"Weights SHA-256: {prov['source_sha256']}")
-    say(f"FD-DINOv2 enabled: {out_path}")
-    return dict(prov, model_path=str(out_path))
+    source = source or OFFICIAL_WEIGHTS
+    return obtain_and_build(
+        weights=weights, source=source, out_path=out_path,
+        check_download=lambda part: verify_weights_file(part, spec, name=f"the downloaded {source.file_name}"),
+        check_file=lambda path: check_weights_file(path, WEIGHTS_FILE),
+        build=lambda w, origin: build(out_path, weights=w, source=origin, spec=spec, progress=say,
+                                      cancelled=cancelled),
+        enabled="FD-DINOv2", progress=progress, cancelled=cancelled, say=say)
