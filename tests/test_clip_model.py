@@ -250,18 +250,26 @@ def test_nothing_is_written_for_a_refused_file(tmp_path, tiny):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", list(SPECS))
-def test_full_size_standin_matches_reference(tmp_path, inputs, variant):
-    """The full-depth stand-in (both towers, OpenAI's full layout) through the same checks
-    as OpenAI's file, its embeddings against clip.load's."""
+def test_full_size_standin_matches_reference(tmp_path, inputs, variant, capfd, monkeypatch):
+    """The full-depth stand-in (both towers, OpenAI's full layout) added as a user would,
+    `python main.py model add clip-… --weights FILE` (the same checks as OpenAI's file), its
+    embeddings against clip.load's."""
+    from cli_here import cli_here
+    from models.clip.build import MODEL_FILES
     meta, ref = _reference()
     spec = SPECS[variant]
+    monkeypatch.setenv("FID_STUDIO_DATA_DIR", str(tmp_path / "data"))
     try:
         weights = write_standin(tmp_path / "standin.pt", variant, depth=None)
-        build_clip_model(weights, tmp_path / "m.onnx", spec)
+        got = cli_here(capfd, "model", "add", spec.model_name, "--weights", str(weights))
+        assert got.returncode == 0, got.stderr
         weights.unlink()
+        model = tmp_path / "data" / "models" / MODEL_FILES[variant]
+        prov = json.loads(model.with_name(model.name + ".json").read_text())
+        assert prov["depth"] == spec.layers and prov["source"].startswith("file ")
         feats = {}
         for k, x in inputs[CONV[variant]].items():
-            feats[k] = _features(tmp_path / "m.onnx", x)
+            feats[k] = _features(model, x)
             diff = float(np.abs(feats[k] - ref[f"{variant}_d{spec.layers}_{k}"]).max())
             print(f"{variant} full depth, {k}: max |embedding - reference| = {diff:.2e}")
             assert diff <= FEATURE_ATOL
