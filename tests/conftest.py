@@ -12,6 +12,16 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+@pytest.fixture
+def isolated_data_dir(monkeypatch, tmp_path):
+    """This test's own data folder (downloads, built models) and no proxy from outside."""
+    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy",
+                "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("FID_STUDIO_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _one_qapplication(qapp):
     """A QApplication before any test: a PDF written first (reports/ makes a bare

@@ -35,13 +35,8 @@ FILE = SPECS["vitb32"].file_name   # "ViT-B-32.pt"
 MODEL_FILE = "clip_vitb32.onnx"
 
 
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch, tmp_path):
-    """Each test its own data folder (downloads, built models) and no proxy from outside."""
-    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy",
-                "ALL_PROXY", "no_proxy", "NO_PROXY"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("FID_STUDIO_DATA_DIR", str(tmp_path / "data"))
+# each test its own data folder (downloads, built models) and no proxy from outside
+pytestmark = pytest.mark.usefixtures("isolated_data_dir")
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import WeightsFormatError
-from .torch_reader import TorchScriptObject, _open_zip, _TensorRef, _unpickle, is_torchscript
+from .torch_reader import (TorchScriptObject, _open_zip, _TensorRef, _unpickle, is_torchscript,
+                           torchscript_root)
 
 
 def _layout(obj) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
@@ -57,10 +58,7 @@ def archive_layout(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
         return state_dict_layout(path)
     zf, prefix = _open_zip(path)
     with zf:
-        root = _unpickle(zf.read(prefix + "data.pkl"), torchscript=True,
-                         where=f"{path.name}:data.pkl")
-    if not isinstance(root, TorchScriptObject):
-        raise WeightsFormatError(f"{path.name} does not hold a TorchScript module")
+        root = torchscript_root(zf, prefix, path)
     return _layout(_flatten_refs(root))
 
 

@@ -243,16 +243,20 @@ def _zip_storage_reader(zf: zipfile.ZipFile, prefix: str, name: str):
     return storage_array
 
 
+def torchscript_root(zf: zipfile.ZipFile, prefix: str, path: Path) -> TorchScriptObject:
+    """The unresolved module tree of an open TorchScript archive (tensors as references)."""
+    root = _unpickle(zf.read(prefix + "data.pkl"), torchscript=True, where=f"{path.name}:data.pkl")
+    if not isinstance(root, TorchScriptObject):
+        raise WeightsFormatError(f"{path.name} does not hold a TorchScript module")
+    return root
+
+
 def load_torchscript(path: Path) -> TorchScriptObject:
     """The module tree of a TorchScript archive: stand-ins with ``.state`` dicts."""
     path = Path(path)
     zf, prefix = _open_zip(path)
     with zf:
-        root = _unpickle(zf.read(prefix + "data.pkl"), torchscript=True,
-                         where=f"{path.name}:data.pkl")
-        if not isinstance(root, TorchScriptObject):
-            raise WeightsFormatError(f"{path.name} does not hold a TorchScript module")
-        return _resolve(root, _zip_storage_reader(zf, prefix, path.name))
+        return _resolve(torchscript_root(zf, prefix, path), _zip_storage_reader(zf, prefix, path.name))
 
 
 def flatten_module(root: TorchScriptObject, prefix: str = "") -> dict[str, np.ndarray]:
