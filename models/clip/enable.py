@@ -21,11 +21,13 @@ from ..common import download as downloader
 from ..common.enable_flow import obtain_and_build
 from .build import build, check_output, default_model_path
 from .verify import verify_weights_file
-from .weights import SPECS, ClipSpec, plausible_size_range
+from .weights import SPECS, ClipSpec
 
+# about the released files' sizes, shown before a download (the progress bar uses the server's
+# Content-Length); their tensors alone are smaller (plausible_size_range: from 303 / 856 MB)
+FILE_MB = {"vitb32": 354, "vitl14-336": 934}
 OFFICIAL_WEIGHTS = {
-    v: downloader.RemoteFile(s.url, s.file_name, s.sha256,
-                             approx_mb=round(plausible_size_range(s)[0] / 1e6))
+    v: downloader.RemoteFile(s.url, s.file_name, s.sha256, approx_mb=FILE_MB[v])
     for v, s in SPECS.items()}
 _METRIC = {"vitb32": "CLIP-FID", "vitl14-336": "CMMD"}
 
