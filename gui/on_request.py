@@ -26,10 +26,8 @@ class OnRequest:
 
     def source(self):
         """The official download (a models.common.download.RemoteFile)."""
-        from models import registry
-        module = __import__(registry.NETWORKS[self.network].enable.partition(":")[0], fromlist=["_"])
-        official = module.OFFICIAL_WEIGHTS
-        return official[self.network.removeprefix("clip-")] if isinstance(official, dict) else official
+        from models.registry import official_source
+        return official_source(self.network)
 
 
 _CLIP_CHECK = ("Its SHA-256 must equal the one in OpenAI's download address (as OpenAI's own "

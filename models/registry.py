@@ -80,3 +80,10 @@ def enabler(name: str) -> Callable[..., dict]:
         raise ValueError(f"{name} cannot be added; can be added: {', '.join(addable())}")
     module, _, function = network.enable.partition(":")
     return getattr(importlib.import_module(module), function)
+
+
+def official_source(name: str):
+    """The official download of network ``name``'s weights (a models.common.download.RemoteFile),
+    as its enable module names it (``official_source(name)`` beside the ``enable`` function)."""
+    module = enabler(name).__module__
+    return importlib.import_module(module).official_source(name)

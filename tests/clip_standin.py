@@ -9,10 +9,11 @@ A provenance JSON lies beside each file, with the keys the engine reads (``sourc
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
+
+from tests.fast_model import save_test_model
 
 SMALL = dict(device="cpu", kid_subsets=5, kid_subset_size=3, pr_k=2, dc_k=2)
 VARIANTS = {"vitb32": ("clip_vitb32.onnx", 224, 512, 32),
@@ -20,7 +21,6 @@ VARIANTS = {"vitb32": ("clip_vitb32.onnx", 224, 512, 32),
 
 
 def write_clip_standin(folder: Path, variant: str) -> Path:
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
     file_name, size, dim, seed = VARIANTS[variant]
     rng = np.random.default_rng(seed)
@@ -38,21 +38,12 @@ def write_clip_standin(folder: Path, variant: str) -> Path:
         [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, size, size])],
         [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", dim])],
         initializer=[w, b])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
-                              producer_name="fid-studio-tests")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    path = Path(folder) / file_name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = model.SerializeToString()
-    path.write_bytes(data)
     weights_sha = hashlib.sha256(w.raw_data + b.raw_data).hexdigest()
-    prov = {"model": f"clip-{variant}", "model_sha256": hashlib.sha256(data).hexdigest(),
-            "source_sha256": weights_sha, "source_file": f"clip-{variant}-standin (tests)", "depth": 0,
-            "input": {"name": "images", "shape": ["batch", 3, size, size]},
-            "outputs": {"features": ["batch", dim]}}
-    Path(str(path) + ".json").write_text(json.dumps(prov, indent=2) + "\n")
-    return path
+    return save_test_model(graph, Path(folder) / file_name, lambda sha: {
+        "model": f"clip-{variant}", "model_sha256": sha, "source_sha256": weights_sha,
+        "source_file": f"clip-{variant}-standin (tests)", "depth": 0,
+        "input": {"name": "images", "shape": ["batch", 3, size, size]},
+        "outputs": {"features": ["batch", dim]}})
 
 
 try:

@@ -20,7 +20,6 @@ SEED = 2048
 
 
 def write_fast_model(path: Path) -> Path:
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     path = Path(path)
@@ -47,18 +46,29 @@ def write_fast_model(path: Path) -> Path:
         [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 2048]),
          helper.make_tensor_value_info("mixed_6_conv", TensorProto.FLOAT, ["batch", 2023])],
         initializer=inits)
-    opsets = [helper.make_opsetid("", 17)]
-    model = helper.make_model(graph, opset_imports=opsets, producer_name="fid-studio-tests")
+    return save_test_model(graph, path, lambda sha: {
+        "model_file": path.name, "model_sha256": sha,
+        "source_kind": "test stand-in (not the FID network)", "has_logits": False,
+        "input": {"name": "images", "shape": ["batch", 3, 299, 299]},
+        "outputs": {"features": ["batch", 2048], "mixed_6_conv": ["batch", 2023]}})
+
+
+def save_test_model(graph, path: Path, provenance) -> Path:
+    """Write ``graph`` (opset 17) as an ONNX model at ``path`` and, beside it, the provenance
+    JSON ``provenance(model_sha256)``, as the app's own builds do."""
+    import hashlib
+
+    import onnx
+    from onnx import helper
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                              producer_name="fid-studio-tests")
     model.ir_version = 8
     onnx.checker.check_model(model)
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = model.SerializeToString()
     path.write_bytes(data)
-    import hashlib
-    prov = {"model_file": path.name, "model_sha256": hashlib.sha256(data).hexdigest(),
-            "source_kind": "test stand-in (not the FID network)", "has_logits": False,
-            "input": {"name": "images", "shape": ["batch", 3, 299, 299]},
-            "outputs": {"features": ["batch", 2048], "mixed_6_conv": ["batch", 2023]}}
+    prov = provenance(hashlib.sha256(data).hexdigest())
     Path(str(path) + ".json").write_text(json.dumps(prov, indent=2) + "\n")
     return path
 

@@ -32,6 +32,11 @@ OFFICIAL_WEIGHTS = {
 _METRIC = {"vitb32": "CLIP-FID", "vitl14-336": "CMMD"}
 
 
+def official_source(network: str) -> downloader.RemoteFile:
+    """OpenAI's download for network ``clip-<variant>`` (models.registry.official_source)."""
+    return OFFICIAL_WEIGHTS[network.removeprefix("clip-")]
+
+
 def enable_clip(variant: str, *, weights: Path | None = None,
                 source: downloader.RemoteFile | None = None,
                 progress: downloader.Progress | None = None,

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..common.files import sha256_file
-from ..common.torch_layout import archive_layout, key_mismatch
+from ..common.torch_layout import archive_layout, key_mismatch, peek_layout
 from ..common.torch_reader import read_tensors
 from ..errors import HashMismatchError, WeightsFormatError, check_weights_file
 from .weights import SCALAR_KEYS, ClipSpec, clip_load_values, expected_layout, plausible_size_range
@@ -76,9 +76,8 @@ def check_architecture(path: Path, spec: ClipSpec, name: str | None = None) -> N
     truncated or corrupted."""
     path = Path(path)
     name = name or path.name
-    try:
-        layout = archive_layout(path)
-    except (WeightsFormatError, zipfile.BadZipFile, EOFError, OSError):
+    layout = peek_layout(path)
+    if layout is None:
         return
     arch = architecture(layout)
     if arch == _want(spec):

@@ -71,3 +71,13 @@ def key_mismatch(missing: list[str], extra: list[str]) -> str:
     if extra:
         parts.append(f"{len(extra)} unexpected tensor(s), e.g. '{extra[0]}'")
     return "; ".join(parts)
+
+
+def peek_layout(path: Path, reader=archive_layout) -> dict | None:
+    """``reader(path)`` (archive_layout, state_dict_layout), or None for a file that cannot be
+    read that far (the full checks then say truncated or corrupted): for the cheap
+    architecture check before them."""
+    try:
+        return reader(path)
+    except (WeightsFormatError, zipfile.BadZipFile, EOFError, OSError):
+        return None

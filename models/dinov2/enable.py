@@ -29,6 +29,11 @@ OFFICIAL_WEIGHTS = downloader.RemoteFile(
     WEIGHTS_URL, WEIGHTS_FILE, None, approx_mb=round(plausible_size_range(FULL)[0] / 1e6))
 
 
+def official_source(network: str = "dinov2-vitl14") -> downloader.RemoteFile:
+    """Meta's download (models.registry.official_source)."""
+    return OFFICIAL_WEIGHTS
+
+
 def enable_dinov2(*, weights: Path | None = None, source: downloader.RemoteFile | None = None,
                   progress: downloader.Progress | None = None,
                   cancelled: Callable[[], bool] = lambda: False,

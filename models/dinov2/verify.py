@@ -14,12 +14,11 @@ In the order they run, each refusal one WeightsFormatError / ModelBuildError lin
 from __future__ import annotations
 
 import re
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from ..common.torch_layout import state_dict_layout
+from ..common.torch_layout import peek_layout, state_dict_layout
 from ..errors import WeightsFormatError, check_weights_file
 from .weights import FULL, WEIGHTS_FILE, ViTSpec, load_dinov2_weights
 
@@ -69,9 +68,8 @@ def check_architecture(path: Path, spec: ViTSpec = FULL, name: str | None = None
     which say truncated or corrupted."""
     path = Path(path)
     name = name or path.name
-    try:
-        layout = state_dict_layout(path)
-    except (WeightsFormatError, zipfile.BadZipFile, EOFError, OSError):
+    layout = peek_layout(path, state_dict_layout)
+    if layout is None:
         return
     arch = architecture(layout)
     if (arch["width"] == spec.embed_dim and arch["patch"] == spec.patch
