@@ -12,14 +12,17 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from engine.features.spaces import DISTANCE_METRICS
 from reports.plot_colors import BEST_COLOR, color
 from reports.plot_data import sweep_points
 from reports.result_format import best_index, short_name
 
 from .plot_style import make_plot
 
-# the distances of the other feature spaces: (result key, heading), a plot each when chosen
-SPACE_CURVES = (("fd_dinov2", "FD_DINOv2"), ("clip_fid", "CLIP-FID"), ("cmmd", "CMMD"))
+# the distances of the other feature spaces (FD_DINOv2, CLIP-FID, CMMD): (result key, heading),
+# a plot each when chosen; from the engine's table, so a new space's distance appears by itself
+SPACE_CURVES = tuple((name, spec.label) for name, (space, spec) in DISTANCE_METRICS.items()
+                     if space != "inception")
 
 
 class SweepPlot(QWidget):
