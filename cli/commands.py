@@ -78,6 +78,8 @@ def _model_or_build(model_path):
 def cmd_compute(args) -> int:
     from engine.run.job import run
     opts = _options_from(args)
+    from .refs_commands import named_reference
+    args.reference, opts = named_reference(args, opts)    # a catalogue / library name, or the path
     check_outputs((("--json", args.json), ("--csv", args.csv), ("--pdf", args.pdf),
                    ("--per-image", args.per_image)),
                   [args.reference, *args.generated, args.val, _model_input(args.model)],
@@ -122,14 +124,21 @@ def cmd_stats(args) -> int:
     if args.output != given:
         print(f"note: writing {args.output} (.npz added to {given}, as numpy does, so that it can be "
               "read back)", file=sys.stderr)
+    if args.name:
+        from engine.refs.library import check_name
+        check_name(args.name)
     if args.merge:
         if args.source:
             raise FidStudioError("give either a source or --merge files, not both")
         check_outputs((("-o", args.output),), args.merge)
         arrays = stats_file.merge(args.merge)
+        if args.name:
+            import numpy as np
+            arrays.update(reference_name=np.str_(args.name),
+                          source_path=np.str_("merged: " + ", ".join(str(p.resolve()) for p in args.merge)))
         _write_outputs([(args.output, lambda path: stats_file.write(path, arrays))])
         print(f"wrote {args.output}: {int(arrays['n'])} images from {len(args.merge)} file(s)", file=sys.stderr)
-        return 0
+        return _register(args)
     if not args.source:
         raise FidStudioError("stats needs a source folder or .zip (or --merge a.npz b.npz ...)")
     from engine.run.job import load_model
@@ -183,6 +192,9 @@ def cmd_stats(args) -> int:
                 bounds=shard_bounds(len(listing), *shard) if shard else None)
             if emb is not None:
                 arrays.update(emb)
+        if args.name:
+            from engine.refs.library import provenance_arrays
+            arrays.update(provenance_arrays(args.name, args.source))
         _write_outputs([(args.output, lambda path: stats_file.write(path, arrays))])
     finally:
         if ext.workdir:
@@ -190,6 +202,16 @@ def cmd_stats(args) -> int:
             shutil.rmtree(ext.workdir, ignore_errors=True)
     print(f"wrote {args.output}: {ext.n} images, {len(ext.skipped)} skipped"
           + (", with the CMMD embeddings" if emb is not None else ""), file=sys.stderr)
+    return _register(args)
+
+
+def _register(args) -> int:
+    """``stats --name``: the file just written saved in the library of references."""
+    if args.name:
+        from engine.refs import library
+        rec = library.register(args.name, args.output, say=lambda t: print(t, file=sys.stderr))
+        print(f"saved as reference {args.name!r} ({', '.join(rec['supports'])}): use it by name, "
+              f"e.g. `compute {args.name} GEN`", file=sys.stderr)
     return 0
 
 
@@ -296,7 +318,9 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     try:
-        return {"compute": cmd_compute, "stats": cmd_stats, "model": cmd_model}[args.command](args)
+        from .refs_commands import cmd_refs
+        return {"compute": cmd_compute, "stats": cmd_stats, "model": cmd_model,
+                "refs": cmd_refs}[args.command](args)
     except Cancelled:
         print("cancelled", file=sys.stderr)
         return 130

@@ -110,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also store the CMMD reference embeddings (CLIP ViT-L/14@336, L2-normalised; "
                    "needs `model add clip-vitl14-336`): a compute run given this file as reference "
                    "reads them instead of images")
+    s.add_argument("--name", default=None, help="also save it in your library of references under "
+                   "this name (usable by name: `compute NAME GEN`, `refs list`)")
     _add_common(s)
     m = sub.add_parser("model", help="build, extend, add or inspect the models (Inception; DINOv2 on request)")
     msub = m.add_subparsers(dest="model_command", required=True)
@@ -137,4 +139,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pt_inception-2015-12-05-6726825d.pth or torch-fidelity's "
                         "weights-inception-2015-12-05-6726825d.pth")
     h.add_argument("--model", type=Path, default=None, help="model to extend (default: the one the app uses)")
+    from .refs_commands import add_parser as add_refs_parser
+    add_refs_parser(sub)
     return parser

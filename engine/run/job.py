@@ -232,6 +232,8 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
     emit = on_event or (lambda e: None)
     if not gen_paths:
         raise InputError("no generated source given")
+    from ..refs.resolve import check_run
+    check_run(ref_path, opts)     # a catalogue / library file of another convention: refused
     ref_src = open_source(ref_path)
     shard = parse_shard(opts.shard)
     gen_srcs = [apply_shard(open_source(p), shard) for p in gen_paths]

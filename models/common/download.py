@@ -49,6 +49,7 @@ class RemoteFile:
                             # None: none is published, download() then needs verify=
     approx_mb: int          # said to the user before the download starts
     size_bytes: int | None = None   # exact size, when known: checked before the hash
+    what: str = "weights file"      # how messages name the file (a statistics file...)
 
     def __post_init__(self):
         if self.sha256 is None:
@@ -106,7 +107,7 @@ def download(source: RemoteFile, dest_dir: Path, *, progress: Progress | None = 
     if size is not None and part.is_file() and part.stat().st_size > size:
         part.unlink()  # longer than the file: not a beginning of it
     try:
-        _fetch(source.url, part, progress or (lambda d, t: None), cancelled, timeout, size)
+        _fetch(source.url, part, progress or (lambda d, t: None), cancelled, timeout, size, source.what)
     except DownloadCancelled:
         part.unlink(missing_ok=True)
         raise
@@ -122,12 +123,12 @@ def download(source: RemoteFile, dest_dir: Path, *, progress: Progress | None = 
     part.unlink()
     if size is not None and got != size:
         raise HashMismatchError(f"the downloaded file has {got:,} bytes, expected {size:,}: "
-                                "not the genuine weights; it was deleted")
+                                f"not the genuine {source.what}; it was deleted")
     want = (f"it to start with {source.sha256}" if len(source.sha256) < 64
             else f"{source.sha256[:16]}…")
     raise HashMismatchError(
         f"the downloaded file has SHA-256 {digest[:16]}…, expected {want}: "
-        "not the genuine weights; it was deleted")
+        f"not the genuine {source.what}; it was deleted")
 
 
 def _refuse_html(part: Path, source: RemoteFile) -> None:
@@ -137,7 +138,7 @@ def _refuse_html(part: Path, source: RemoteFile) -> None:
         html = _looks_like_html(f.read(512))
     if html:
         part.unlink()
-        raise DownloadError(f"{source.url} sent a web page instead of the weights file "
+        raise DownloadError(f"{source.url} sent a web page instead of the {source.what} "
                             "(a proxy login or captive portal?); nothing was kept")
 
 
@@ -155,7 +156,7 @@ def _verify_part(part: Path, source: RemoteFile, verify: Verify) -> None:
 
 
 def _fetch(url, part: Path, progress: Progress, cancelled, timeout: float,
-           size: int | None = None) -> None:
+           size: int | None = None, what: str = "weights file") -> None:
     host = urlparse(url).hostname or url
     have = part.stat().st_size if part.is_file() else 0
     headers = {"User-Agent": "fid-studio"}
@@ -167,7 +168,7 @@ def _fetch(url, part: Path, progress: Progress, cancelled, timeout: float,
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and have:  # our partial file is not a prefix of theirs
             part.unlink()
-            return _fetch(url, part, progress, cancelled, timeout, size)
+            return _fetch(url, part, progress, cancelled, timeout, size, what)
         raise DownloadError(f"{host} answered HTTP {exc.code} {exc.reason} for {url}") from None
     except (TimeoutError, socket.timeout):
         raise DownloadError(f"no answer from {host} within {timeout:.0f} s; try again later") from None
@@ -180,7 +181,7 @@ def _fetch(url, part: Path, progress: Progress, cancelled, timeout: float,
         ctype = resp.headers.get("Content-Type", "")
         if "text/html" in ctype.lower():
             part.unlink(missing_ok=True)
-            raise DownloadError(f"{url} sent a web page instead of the weights file ({ctype}) "
+            raise DownloadError(f"{url} sent a web page instead of the {what} ({ctype}) "
                                 "(a proxy login or captive portal?); nothing was kept")
         length = resp.headers.get("Content-Length")
         resumed = resp.status == 206 and (resp.headers.get("Content-Range") or "").startswith(
@@ -197,8 +198,8 @@ def _fetch(url, part: Path, progress: Progress, cancelled, timeout: float,
                     if not block:
                         break
                     if done == 0 and _looks_like_html(block):
-                        raise DownloadError(f"{url} sent a web page instead of the weights "
-                                            "file (a proxy login or captive portal?)")
+                        raise DownloadError(f"{url} sent a web page instead of the {what} "
+                                            "(a proxy login or captive portal?)")
                     out.write(block)
                     done += len(block)
                     progress(done, total)
