@@ -12,27 +12,6 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr)
 
 
-def listing(say=_say) -> list:
-    """Every catalogue entry and own reference, as dicts (``refs list --json``)."""
-    from engine.refs import library, store
-    from engine.refs.catalogue import CATALOGUE
-    out = []
-    for entry in CATALOGUE.values():
-        d = {"origin": "catalogue", **entry.to_dict()}
-        prov = store.entry_folder(entry) / store.PROVENANCE
-        try:
-            cached = json.loads(prov.read_text(encoding="utf-8")) if prov.is_file() else None
-        except (OSError, ValueError):
-            cached = None
-        d["cached"] = None if not cached else {k: cached.get(k) for k in ("sha256", "size", "time", "source")}
-        d["size"] = cached.get("size") if cached else None
-        out.append(d)
-    for name, rec in sorted(library.load(say).items()):
-        out.append({"origin": "library", **rec, "name": name, "tool": "FID Studio", "dataset": rec.get("source_path"),
-                    "equals": f"preset {rec.get('preset')}", "n_images": rec.get("n")})
-    return out
-
-
 def _line(d: dict) -> str:
     size = f"{d['size'] / 1e6:.1f} MB" if d.get("size") else "not downloaded" if d["origin"] == "catalogue" else "?"
     if d["origin"] == "library":
@@ -48,7 +27,8 @@ def cmd_refs(args) -> int:
     from engine.refs import store
     from engine.refs.catalogue import get_entry
     if args.refs_command == "list":
-        items = listing()
+        from engine.refs.resolve import listing
+        items = listing(_say)
         if args.json:
             print(json.dumps(items, indent=2))
         else:

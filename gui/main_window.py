@@ -84,6 +84,9 @@ class MainWindow(QMainWindow):
         self.options.enable_is_requested.connect(self.enable_is_dialog)
         self.options.enable_network_requested.connect(lambda metric: self.enable_network_dialog(metric))
         self.sources.watch_box.toggled.connect(self._toggle_watch)
+        from . import refs_actions
+        self.sources.standard_requested.connect(lambda: refs_actions.open_standard_reference(self))
+        self.sources.save_requested.connect(lambda: refs_actions.save_as_reference(self))
         self.options.set_reasons(reasons(self.model, None, []))
         self.restore_settings()
         self._update_buttons()

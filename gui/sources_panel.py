@@ -80,6 +80,8 @@ class DropFrame(AcceptsDroppedPaths, QFrame):
 class SourcesPanel(QWidget):
     changed = Signal()          # sources added/removed or a scan finished
     scans_settled = Signal()    # no scan pending any more
+    standard_requested = Signal()     # "Standard reference…"
+    save_requested = Signal()         # "Save as reference…"
 
     def __init__(self, pool: QThreadPool, parent=None):
         super().__init__(parent)
@@ -106,6 +108,16 @@ class SourcesPanel(QWidget):
         b_file.clicked.connect(self.choose_reference_file)
         row.addWidget(b_folder)
         row.addWidget(b_file)
+        self.b_standard = QPushButton("Standard reference…")
+        self.b_standard.setToolTip("Published statistics (clean-fid, ADM, EDM, EDM2) and your own saved "
+                                   "references, by name: downloaded once, checked, cached")
+        self.b_save_ref = QPushButton("Save as reference…")
+        self.b_save_ref.setToolTip("Save this reference's statistics under a name, to use it later "
+                                   "without reading its images")
+        self.b_standard.clicked.connect(self.standard_requested)
+        self.b_save_ref.clicked.connect(self.save_requested)
+        row.addWidget(self.b_standard)
+        row.addWidget(self.b_save_ref)
         row.addStretch(1)
         rl.addWidget(self.ref_label)
         rl.addWidget(self.ref_info)

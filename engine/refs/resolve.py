@@ -121,3 +121,23 @@ def check_run(ref_path, opts) -> None:
     why = mismatch(res, opts.preset)
     if why:
         raise InputError(why)
+
+
+def listing(say=lambda text: None) -> list:
+    """Every catalogue entry and own reference, as dicts (``refs list --json``)."""
+    import json
+    out = []
+    for entry in CATALOGUE.values():
+        d = {"origin": "catalogue", **entry.to_dict()}
+        prov = store.entry_folder(entry) / store.PROVENANCE
+        try:
+            cached = json.loads(prov.read_text(encoding="utf-8")) if prov.is_file() else None
+        except (OSError, ValueError):
+            cached = None
+        d["cached"] = None if not cached else {k: cached.get(k) for k in ("sha256", "size", "time", "source")}
+        d["size"] = cached.get("size") if cached else None
+        out.append(d)
+    for name, rec in sorted(library.load(say).items()):
+        out.append({"origin": "library", **rec, "name": name, "tool": "FID Studio", "dataset": rec.get("source_path"),
+                    "equals": f"preset {rec.get('preset')}", "n_images": rec.get("n")})
+    return out
