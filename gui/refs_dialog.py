@@ -73,6 +73,7 @@ class StandardReferenceDialog(QDialog):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)
         for r, item in enumerate(self.items):
             self._fill_row(r, item)
         hdr = self.table.horizontalHeader()
