@@ -12,6 +12,34 @@ from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QProgr
                                QVBoxLayout)
 
 
+def add_work_widgets(dialog, lay, download_text: str, file_text: str) -> None:
+    """A download dialog's progress bar, stage line, error line and its row of buttons
+    (``download_button``, ``file_button``, ``cancel_button``), set on ``dialog``."""
+    dialog.stage = QLabel()
+    dialog.stage.setObjectName("hint")
+    dialog.stage.setWordWrap(True)
+    dialog.bar = QProgressBar()
+    dialog.bar.setVisible(False)
+    lay.addWidget(dialog.bar)
+    lay.addWidget(dialog.stage)
+    dialog.error = QLabel()
+    dialog.error.setObjectName("error")
+    dialog.error.setStyleSheet("color: #b00020")
+    dialog.error.setWordWrap(True)
+    dialog.error.setVisible(False)
+    lay.addWidget(dialog.error)
+    row = QHBoxLayout()
+    dialog.download_button = QPushButton(download_text)
+    dialog.download_button.setDefault(True)
+    dialog.file_button = QPushButton(file_text)
+    dialog.cancel_button = QPushButton("Cancel")
+    row.addWidget(dialog.download_button)
+    row.addWidget(dialog.file_button)
+    row.addStretch(1)
+    row.addWidget(dialog.cancel_button)
+    lay.addLayout(row)
+
+
 class EnableDialog(QDialog):
     enabled = Signal(object)     # the model's new provenance
 
@@ -39,29 +67,7 @@ class EnableDialog(QDialog):
         self.text = QLabel(self.explanation())
         self.text.setWordWrap(True)
         lay.addWidget(self.text)
-        self.stage = QLabel()
-        self.stage.setObjectName("hint")
-        self.stage.setWordWrap(True)
-        self.bar = QProgressBar()
-        self.bar.setVisible(False)
-        lay.addWidget(self.bar)
-        lay.addWidget(self.stage)
-        self.error = QLabel()
-        self.error.setObjectName("error")
-        self.error.setStyleSheet("color: #b00020")
-        self.error.setWordWrap(True)
-        self.error.setVisible(False)
-        lay.addWidget(self.error)
-        row = QHBoxLayout()
-        self.download_button = QPushButton(f"Download (about {self.source.approx_mb:,} MB)")
-        self.download_button.setDefault(True)
-        self.file_button = QPushButton("From file…")
-        self.cancel_button = QPushButton("Cancel")
-        row.addWidget(self.download_button)
-        row.addWidget(self.file_button)
-        row.addStretch(1)
-        row.addWidget(self.cancel_button)
-        lay.addLayout(row)
+        add_work_widgets(self, lay, f"Download (about {self.source.approx_mb:,} MB)", "From file…")
         self.download_button.clicked.connect(lambda: self.start())
         self.file_button.clicked.connect(self.choose_file)
         self.cancel_button.clicked.connect(self.cancel)
@@ -75,9 +81,13 @@ class EnableDialog(QDialog):
         """Download (weights None) or use ``weights``; verify; add the head."""
         if self.worker is not None:
             return
+        self.launch(self.make_worker(weights), "Downloading…" if weights is None else "Checking the file…")
+
+    def launch(self, w, stage: str) -> None:
+        """Start the worker ``w``, its signals shown here; ``stage``: what is said meanwhile."""
         self.error.setVisible(False)
         self.outcome = ""
-        self.worker = w = self.make_worker(weights)
+        self.worker = w
         w.signals.progress.connect(self._progress)
         w.signals.stage.connect(self.stage.setText)
         w.signals.finished.connect(self._finished)
@@ -85,7 +95,7 @@ class EnableDialog(QDialog):
         w.signals.cancelled.connect(self._cancelled)
         self.bar.setVisible(True)
         self.bar.setRange(0, 0)          # busy until the size is known
-        self.stage.setText("Downloading…" if weights is None else "Checking the file…")
+        self.stage.setText(stage)
         self.download_button.setEnabled(False)
         self.file_button.setEnabled(False)
         self.pool.start(w)

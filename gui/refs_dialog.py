@@ -10,9 +10,9 @@ import html
 
 from PySide6.QtCore import QThreadPool, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout)
+                               QLineEdit, QTableWidget, QTableWidgetItem, QVBoxLayout)
 
+from .enable_dialog import EnableDialog, add_work_widgets
 from .refs_worker import ObtainReferenceWorker
 from .settings import as_str
 
@@ -58,6 +58,7 @@ class StandardReferenceDialog(QDialog):
         self.worker = None
         self._ended: list = []
         self.outcome = ""              # "chosen" | "failed" | "cancelled"
+        self.last_progress = (0, 0)
         self.notes: list = []
         self.items = listing(self.notes.append)
         self.setWindowTitle("Standard reference")
@@ -94,30 +95,10 @@ class StandardReferenceDialog(QDialog):
                                        "FID_STUDIO_REFS_MIRROR when empty)")
         mirror_row.addWidget(self.mirror, 1)
         lay.addLayout(mirror_row)
-        self.bar = QProgressBar()
-        self.bar.setVisible(False)
-        lay.addWidget(self.bar)
-        self.stage = QLabel()
-        self.stage.setObjectName("hint")
-        self.stage.setWordWrap(True)
-        lay.addWidget(self.stage)
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #b00020")
-        self.error.setWordWrap(True)
-        self.error.setVisible(False)
-        lay.addWidget(self.error)
-        row = QHBoxLayout()
-        self.use_button = QPushButton("Use")
-        self.use_button.setDefault(True)
-        self.import_button = QPushButton("Import file…")
+        add_work_widgets(self, lay, "Use", "Import file…")
+        self.use_button, self.import_button = self.download_button, self.file_button
         self.import_button.setToolTip("Offline: a file you already have for this catalogue entry "
                                       "(checked like a download)")
-        self.cancel_button = QPushButton("Cancel")
-        row.addWidget(self.use_button)
-        row.addWidget(self.import_button)
-        row.addStretch(1)
-        row.addWidget(self.cancel_button)
-        lay.addLayout(row)
         self.use_button.clicked.connect(lambda: self.use())
         self.import_button.clicked.connect(self.choose_file)
         self.cancel_button.clicked.connect(self.cancel)
@@ -189,31 +170,18 @@ class StandardReferenceDialog(QDialog):
             return
         if self.settings is not None:
             self.settings.setValue(MIRROR_KEY, self.mirror.text().strip())
-        self.error.setVisible(False)
-        self.outcome = ""
-        self.worker = w = ObtainReferenceWorker(item["name"], file=file, mirror=self.mirror.text().strip() or None)
-        w.signals.progress.connect(self._progress)
-        w.signals.stage.connect(self.stage.setText)
-        w.signals.finished.connect(self._finished)
-        w.signals.failed.connect(self._failed)
-        w.signals.cancelled.connect(self._cancelled)
-        self.bar.setVisible(True)
-        self.bar.setRange(0, 0)
-        self.stage.setText("Checking…" if file or item.get("size") or item["origin"] == "library" else "Downloading…")
-        self.use_button.setEnabled(False)
-        self.import_button.setEnabled(False)
-        self.pool.start(w)
+        w = ObtainReferenceWorker(item["name"], file=file, mirror=self.mirror.text().strip() or None)
+        self.launch(w, "Checking…" if file or item.get("size") or item["origin"] == "library" else "Downloading…")
 
-    def _progress(self, done: int, total: int) -> None:
-        if total:
-            self.bar.setRange(0, 1000)
-            self.bar.setValue(int(1000 * done / total))
-            self.bar.setFormat(f"{done / 1e6:.1f} of {total / 1e6:.1f} MB")
+    # the worker's progress and ending, shown as "Enable …" dialogs show them
+    launch = EnableDialog.launch
+    _progress = EnableDialog._progress
+    _failed = EnableDialog._failed
+    _cancelled = EnableDialog._cancelled
+    cancel = EnableDialog.cancel
 
     def _idle(self) -> None:
-        self._ended.append(self.worker)
-        self.worker = None
-        self.bar.setVisible(False)
+        EnableDialog._idle(self)
         self._selected()
 
     def _finished(self, resolved) -> None:
@@ -222,27 +190,13 @@ class StandardReferenceDialog(QDialog):
         self.chosen.emit(resolved)
         self.accept()
 
-    def _failed(self, message: str) -> None:
-        self._idle()
-        self.outcome = "failed"
-        self.stage.setText("")
-        self.error.setText(message)
-        self.error.setVisible(True)
-
-    def _cancelled(self) -> None:
-        self._idle()
-        self.outcome = "cancelled"
-        self.stage.setText("Cancelled; nothing was kept.")
-
-    def cancel(self) -> None:
-        if self.worker is not None:
-            self.stage.setText("Cancelling…")
-            self.worker.cancel()
-        else:
-            self.reject()
-
     def reject(self) -> None:
-        if self.worker is not None:
+        if self.worker is not None:   # Esc / close while working: cancel first
             self.worker.cancel()
             return
         super().reject()
+
+    def closeEvent(self, event) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+        super().closeEvent(event)

@@ -4,26 +4,14 @@ signals (progress, stage, finished, failed, cancelled)."""
 from __future__ import annotations
 
 from engine.errors import Cancelled, FidStudioError
+from engine.refs.store import RefsCancelled
 
-from .crash import log_exception, plain_message
 from .workers import EnableWorker
 
 
 class _RefsWorker(EnableWorker):
-    def run(self) -> None:            # worker thread
-        from engine.refs.store import RefsCancelled
-        try:
-            out = self.call(progress=self._progress, cancelled=lambda: self.token.cancelled,
-                            say=self.signals.stage.emit)
-        except (RefsCancelled, Cancelled):
-            self.signals.cancelled.emit()
-        except (FidStudioError, OSError) as exc:
-            self.signals.failed.emit(str(exc))
-        except Exception as exc:      # a bug: log it, say where the log is
-            path = log_exception(exc, self.what)
-            self.signals.failed.emit(f"{plain_message(exc)} (details in {path})")
-        else:
-            self.signals.finished.emit(out)
+    cancel_errors = (Cancelled, RefsCancelled)
+    user_errors = (FidStudioError,)     # engine.refs' one-line refusals
 
 
 class ObtainReferenceWorker(_RefsWorker):
@@ -36,7 +24,7 @@ class ObtainReferenceWorker(_RefsWorker):
         super().__init__()
         self.name, self.file, self.mirror = name, file, mirror
 
-    def call(self, *, progress, cancelled, say):
+    def call(self, *, progress, cancelled, say, **_):
         from engine.refs import resolve, store
         from engine.refs.catalogue import CATALOGUE
         if self.file is not None:
@@ -58,7 +46,7 @@ class SaveReferenceWorker(_RefsWorker):
         super().__init__()
         self.source, self.out, self.name, self.opts, self.model_path = source, out, name, opts, model_path
 
-    def call(self, *, progress, cancelled, say):
+    def call(self, *, progress, cancelled, say, **_):
         from engine.refs.save import save_reference
         from engine.run.events import Progress
 

@@ -146,6 +146,8 @@ class EnableWorker(QRunnable):
     thread. Progress is emitted when the permille changes. Subclasses say what they call."""
 
     what = "enable"               # for the crash log
+    cancel_errors: tuple = ()     # raised for Cancel, besides models' DownloadCancelled
+    user_errors: tuple = ()       # one-line failures, besides ModelBuildError and OSError
 
     def __init__(self, *, weights=None, source=None):
         super().__init__()
@@ -172,9 +174,9 @@ class EnableWorker(QRunnable):
         try:
             prov = self.call(weights=self.weights, source=self.source, progress=self._progress,
                              cancelled=lambda: self.token.cancelled, say=self.signals.stage.emit)
-        except DownloadCancelled:
+        except (DownloadCancelled, *self.cancel_errors):
             self.signals.cancelled.emit()
-        except (ModelBuildError, OSError) as exc:
+        except (ModelBuildError, OSError, *self.user_errors) as exc:
             self.signals.failed.emit(str(exc))
         except Exception as exc:      # a bug: log it, say where the log is
             path = log_exception(exc, self.what)

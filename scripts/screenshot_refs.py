@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 
 def main() -> int:
-    from shot_dirs import out_and_temp
+    from shot_dirs import out_and_temp, settler
     out, tmp = out_and_temp()
     from PySide6.QtWidgets import QApplication
     from engine.refs.catalogue import CATALOGUE
@@ -30,20 +30,10 @@ def main() -> int:
     from refs_files import moments_npz
     from test_gui_support import base_images, write_set
 
-    app = QApplication.instance() or QApplication([])
+    settle = settler(QApplication.instance() or QApplication([]))
     w = MainWindow()
     w.resize(1400, 900)
     w.show()
-
-    def settle(until=lambda: True, ms=120_000):
-        import time
-        t = time.monotonic()
-        while not until() and time.monotonic() - t < ms / 1000:
-            app.processEvents()
-            time.sleep(0.01)
-        for _ in range(20):
-            app.processEvents()
-
     done = []
     ref = write_set(tmp / "real", base_images(8, seed=1, size=32))
     w.sources.set_reference(str(ref))

@@ -16,3 +16,16 @@ def out_and_temp() -> tuple[Path, Path]:
                      ("XDG_CONFIG_HOME", "config")):
         os.environ[var] = str(tmp / sub)
     return out, tmp
+
+
+def settler(app):
+    """``settle(until, ms)``: process events until ``until()`` holds (or ``ms`` pass), then a few more."""
+    def settle(until=lambda: True, ms=120_000):
+        import time
+        t = time.monotonic()
+        while not until() and time.monotonic() - t < ms / 1000:
+            app.processEvents()
+            time.sleep(0.01)
+        for _ in range(20):
+            app.processEvents()
+    return settle

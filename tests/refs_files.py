@@ -10,6 +10,13 @@ import numpy as np
 DIM = 2048
 
 
+def served(entry) -> str:
+    """The name under which tests/httpserve.py's /file/ route serves a catalogue entry: its
+    published HOST/PATH (the mirror's layout)."""
+    host, path = entry.host_path
+    return host + path
+
+
 def gaussian(seed: int, dim: int = DIM, rows: int = 12):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(rows, dim))

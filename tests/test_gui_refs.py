@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from httpserve import LocalServer
-from refs_files import moments_npz
+from refs_files import moments_npz, served
 from test_gui_support import base_images, make_window, write_set
 
 from engine.refs import library, store
@@ -15,11 +15,6 @@ from engine.refs.catalogue import CATALOGUE
 from gui.refs_dialog import MIRROR_KEY
 
 CIFAR = CATALOGUE["clean-fid/cifar10_legacy_tensorflow_train_32"]
-
-
-def served(entry) -> str:
-    host, path = entry.host_path
-    return host + path
 
 
 @pytest.fixture

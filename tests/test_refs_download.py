@@ -12,7 +12,7 @@ import pytest
 from cli_here import cli_here, one_line_error
 from httpserve import LocalServer
 from imagegen import make_folder
-from refs_files import edm2_pickle, hostile_pickle, moments_npz
+from refs_files import edm2_pickle, hostile_pickle, moments_npz, served
 
 from engine.errors import InputError
 from engine.refs import store
@@ -21,12 +21,6 @@ from engine.refs.mirror import ENV_VAR, source_url
 
 CIFAR = CATALOGUE["clean-fid/cifar10_clean_train_32"]
 EDM2 = CATALOGUE["edm2/img512"]
-
-
-def served(entry) -> str:
-    """The name under which the server's /file/ route serves ``entry`` (its HOST/PATH)."""
-    host, path = entry.host_path
-    return host + path
 
 
 @pytest.fixture
