@@ -70,7 +70,7 @@ def make_clip_model(tensors: dict[str, np.ndarray], spec: ClipSpec, source_sha25
 
     t = {k: tensors.pop(k) for k in image_layout(spec)}
     g = GraphBuilder()
-    s, w = spec.image_size, spec.width
+    s = spec.image_size
     n_tokens = spec.grid * spec.grid + 1
     pos = t.pop("visual.positional_embedding")[None]  # (1, T, W)
     cls = (t.pop("visual.class_embedding") + pos[:, :1]).astype(np.float32)
