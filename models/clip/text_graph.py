@@ -12,7 +12,9 @@
 * output ``features`` (N, D), not L2-normalised (D = 512 for B/32, 768 for the L/14s).
 
 Values: clip_load_values (weights.py), as for the image tower (the blocks' Linear/in_proj and
-``text_projection`` rounded to float16, embeddings and LayerNorms as stored).
+``text_projection`` rounded to float16, embeddings and LayerNorms as stored). The token table
+(49408 rows) is stored as float16 and its gathered rows cast to float32 when every value is a
+float16 number (OpenAI's files store float16): the same values, half the bytes.
 """
 from __future__ import annotations
 
@@ -47,8 +49,15 @@ def make_text_model(tensors: dict[str, np.ndarray], spec: ClipSpec, source_sha25
     t.pop("logit_scale")  # CLIP's similarity temperature: no part of encode_text
     n = spec.context_length
     g = GraphBuilder()
-    x = g.op("Gather", [g.const("token_embedding.weight", t.pop("token_embedding.weight")),
-                        INPUT_NAME], "token_embedding", axis=0)
+    emb = t.pop("token_embedding.weight")
+    half = emb.astype(np.float16)
+    if np.array_equal(half.astype(np.float32), emb):  # OpenAI's files: float16 values, exact
+        x = g.op("Gather", [g.const("token_embedding.weight_fp16", half), INPUT_NAME],
+                 "token_embedding.fp16", axis=0)
+        x = g.op("Cast", [x], "token_embedding", to=TensorProto.FLOAT)
+    else:
+        x = g.op("Gather", [g.const("token_embedding.weight", emb), INPUT_NAME],
+                 "token_embedding", axis=0)
     x = g.op("Add", [x, g.const("positional_embedding", t.pop("positional_embedding"))],
              "tokens.positioned")
     mask = g.const("attn_mask", causal_mask(n))
