@@ -10,7 +10,7 @@ from engine.errors import OptionError
 from engine.features.presets import PRESETS
 from engine.features.spaces import SPACES
 from engine.run import suites
-from engine.run.options import ALL_METRICS, DEVICES, EXECUTORS, PRECISIONS, Options
+from engine.run.options import ALL_METRICS, CLIP_SCORE_CONVENTIONS, DEVICES, EXECUTORS, PRECISIONS, Options
 from engine.run.suites import SUITES
 
 
@@ -30,6 +30,7 @@ def _options_from(args) -> Options:
                    per_image=getattr(args, "per_image", None) is not None,
                    feature_space=getattr(args, "feature_space", "inception"),
                    dinov2_convention=getattr(args, "dinov2_convention", "dgm-eval"),
+                   clip_score_convention=getattr(args, "clip_score_convention", "torchmetrics"),
                    live_fid_budget=0.02)  # no live plot here: the progress line needs few updates
     return suites.apply(suite, opts) if suite else opts
 
@@ -87,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=list(SPACES["dinov2"].conventions),
                    help="DINOv2 preprocessing (fd_dinov2, --feature-space dinov2): " + "; ".join(
                        f"{k} = {v.equals}" for k, v in SPACES["dinov2"].conventions.items()))
+    c.add_argument("--clip-score-convention", default="torchmetrics", choices=CLIP_SCORE_CONVENTIONS,
+                   help="CLIPScore (--metrics clip_score; prompts in prompts.csv / prompts.jsonl / a .txt "
+                   "per image / a 'prompts' array in the .npz): torchmetrics = torchmetrics CLIPScore with "
+                   "openai/clip-vit-large-patch14 (100·cos, mean, clamped at 0); hessel = Hessel et al. 2021 "
+                   "(ViT-B/32, 2.5·max(cos, 0), prefix 'A photo depicts')")
     c.add_argument("--val", type=Path, help="real validation folder with class sub-folders (GAN-train/test; "
                    "default: a seeded 80/20 split of the reference)")
     c.add_argument("--json", type=Path, help="also write the JSON result here")
