@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup setup-dev model run test test-slow bench bundle selftest-bundle deb clean
+.PHONY: setup setup-dev model vocab run test test-slow bench bundle selftest-bundle deb clean
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
@@ -24,15 +24,19 @@ model: $(STAMP)
 	@$(PY) -c "import models, sys; sys.exit(0 if models.find_model() else 1)" 2>/dev/null \
 	  || $(PY) main.py model build
 
+# CLIP's tokenizer vocabulary (CLIPScore) in this source folder, where the tests find it
+vocab: $(STAMP)
+	@test -f models/clip_bpe_vocab.txt.gz || $(PY) main.py model vocab --out models/clip_bpe_vocab.txt.gz
+
 run: setup
 	$(PY) main.py
 
 # The default tier; `make test-slow` runs the heavy end-to-end checks (full-size models, Ray
 # clusters, the pip package) that .ci/run adds after it.
-test: setup
+test: setup vocab
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
-test-slow: setup
+test-slow: setup vocab
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m slow
 
 bench: setup

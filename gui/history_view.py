@@ -13,10 +13,12 @@ from reports.result_format import COLUMNS, DASH, cell, short_name
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 ALL = "All references"
-# the best (lowest) value of each distance per run: (heading, RunSummary attribute, format)
+# the best value of each metric per run (lowest distance; highest CLIPScore): (heading, RunSummary
+# attribute, format)
 BEST_COLUMNS = (("Best FID", "best_fid", ".3f"), ("Best sFID", "best_sfid", ".3f"),
                 ("Best FD_DINOv2", "best_fd_dinov2", ".3f"), ("Best CLIP-FID", "best_clip_fid", ".3f"),
                 ("Best CMMD", "best_cmmd", ".4f"))
+BEST_COLUMNS += (("Best CLIPScore", "best_clip_score", ".4f"),)
 RUN_HEADERS = ("Date", "Reference", "Generated sources", *(h for h, _, _ in BEST_COLUMNS),
                "Preset", "Device", "Seed", "Skipped")
 

@@ -1,6 +1,6 @@
 """Which metrics can run with the current model and sources, and if not, why (no Qt).
 
-FD_DINOv2, CLIP-FID and CMMD (and their feature spaces) need their models, added on request
+FD_DINOv2, CLIP-FID, CMMD and CLIPScore (and their feature spaces) need their models, added on request
 ("Enable FD-DINOv2…", gui.on_request). IS needs the unbiased classifier head and sFID the ``mixed_6_conv`` output (the model's
 provenance file says whether it has them; the options panel then offers "Enable Inception
 Score…"); FID∞ and the FID interval need generated images;
@@ -58,6 +58,7 @@ class ModelInfo:
     has_logits: bool
     has_spatial: bool = True   # the mixed_6_conv output (models built before sFID lack it)
     added: dict = field(default_factory=dict)  # metric -> its added model (fd_dinov2, clip_fid, cmmd)
+    clip_score: dict = field(default_factory=dict)   # CLIPScore convention -> why it cannot run, or None
 
     @property
     def missing_reason(self) -> str | None:
@@ -78,9 +79,16 @@ def model_info() -> ModelInfo:
         found = models.find_model(get_space(row.space).model_file)
         if found:
             added[metric] = str(found)
+    # CLIPScore needs its image and text towers and the vocabulary, per convention
+    from engine.run.clip_score_run import missing_part
+    from engine.run.options import CLIP_SCORE_CONVENTIONS, Options
+    clip_score = {c: missing_part(Options(metrics=("clip_score",), clip_score_convention=c))
+                  for c in CLIP_SCORE_CONVENTIONS}
+    if clip_score["torchmetrics"] is not None:
+        added.pop("clip_score", None)
     path = models.find_model()
     if path is None:
-        return ModelInfo(None, False, added=added)
+        return ModelInfo(None, False, added=added, clip_score=clip_score)
     has_logits = has_spatial = False
     try:
         prov = json.loads(models.provenance_path(path).read_text())
@@ -89,7 +97,7 @@ def model_info() -> ModelInfo:
         has_spatial = "mixed_6_conv" in (prov.get("outputs") or {})
     except (OSError, ValueError):
         pass    # no provenance file: assume the plain FID model (IS off, says why)
-    return ModelInfo(str(path), has_logits, has_spatial, added)
+    return ModelInfo(str(path), has_logits, has_spatial, added, clip_score)
 
 
 def reasons(model: ModelInfo, reference, generated: list) -> dict:
@@ -106,10 +114,16 @@ def reasons(model: ModelInfo, reference, generated: list) -> dict:
             out["sfid"] = SFID_UNAVAILABLE
     for metric in NETWORKS:     # need no Inception
         out[metric] = None if metric in model.added else not_added(metric)
+    # CLIPScore: runs when one convention's towers and vocabulary are there ("clip_score/hessel"
+    # keys: each convention's own reason, for the convention choice)
+    for conv, why in model.clip_score.items():
+        out[f"clip_score/{conv}"] = why
+    if any(why is None for why in model.clip_score.values()):
+        out["clip_score"] = None
     for g in generated:
         if g is not None and not isinstance(g, str) and g.kind == "stats":
             name = short_name(str(g.path))
-            for m in ("fid_inf", "fid_ci", *IMAGES_ONLY):
+            for m in ("fid_inf", "fid_ci", "clip_score", *IMAGES_ONLY):
                 out[m] = out[m] or Reason(f"needs generated images; {name} is a statistics file",
                                           f"{name} is a statistics file")
             break

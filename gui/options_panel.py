@@ -1,11 +1,8 @@
 """Metric checkboxes, preset, device and the Advanced options; builds engine Options.
 
-A metric that cannot run is disabled, with the reason in its tooltip and in a visible hint
-under the checkboxes. The form reads its choices and defaults from engine.run.options /
-engine.features.presets / engine.metrics, so a new preset or metric shows up here by itself.
-With GAN-train / GAN-test chosen, an optional real validation folder can be picked.
-A suite (engine.run.suites, e.g. the ADM evaluator's) is one choice that sets the preset and
-the metrics; changing either by hand afterwards turns the choice back to "Custom".
+A metric that cannot run is disabled, the reason in its tooltip and a hint. Choices come from
+engine.run.options / .features.presets / .metrics (a new metric shows up by itself). GAN-train/test
+may take a real validation folder. A suite sets preset and metrics; hand edits make it "Custom".
 """
 from __future__ import annotations
 
@@ -24,6 +21,7 @@ from reports.result_format import short_name
 
 from .cache_panel import CacheSettings
 from .on_request import NETWORKS as ON_REQUEST
+from .clip_score_choice import ClipScoreChoice
 from .space_choice import SpaceChoice
 from .settings import as_bool, as_float, as_int, as_list, as_str
 
@@ -181,6 +179,7 @@ class OptionsPanel(QWidget):
         self.space = SpaceChoice()
         self.space.changed.connect(self.changed)
         form.addRow("Feature space", self.space)
+        self.clip_score = ClipScoreChoice.add_to(form, self.changed)
         self.device = QComboBox()
         for d, label in DEVICE_LABELS.items():
             self.device.addItem(label, d)
@@ -315,6 +314,7 @@ class OptionsPanel(QWidget):
             missing = bool(getattr(reasons.get(metric), "offer_enable", False))
             button.setVisible(missing)
             self.space.set_available(ON_REQUEST[metric].space, reasons[metric] if missing else None)
+        self.clip_score.set_reasons(reasons)
         self._update_val_folder()
 
     def _update_val_folder(self) -> None:
@@ -340,7 +340,7 @@ class OptionsPanel(QWidget):
                        is_splits=self.is_splits.currentData(),
                        feature_space=self.space.feature_space(),
                        dinov2_convention=self.space.dinov2_convention(),
-                       use_cache=self.use_cache.isChecked(), cache_limit_gb=self.cache.limit.value(),
+                       clip_score_convention=self.clip_score.convention(), use_cache=self.use_cache.isChecked(), cache_limit_gb=self.cache.limit.value(),
                        executor=self.executor.currentData(),
                        ray_address=self.ray_address.text().strip() or None)
         name = self.suite.currentData()
@@ -363,6 +363,7 @@ class OptionsPanel(QWidget):
         s.setValue("is_splits", self.is_splits.currentData())
         s.setValue("feature_space", self.space.feature_space())
         s.setValue("dinov2_convention", self.space.dinov2_convention())
+        s.setValue("clip_score_convention", self.clip_score.convention())
         s.setValue("batch_size", self.batch.value())
         s.setValue("workers", self.workers.value())
         s.setValue("seed", self.seed.value())
@@ -384,6 +385,7 @@ class OptionsPanel(QWidget):
             if i >= 0 and combo.model().item(i).isEnabled():
                 combo.setCurrentIndex(i)
         self.space.select(as_str(s.value("feature_space")), as_str(s.value("dinov2_convention")))
+        self.clip_score.select(as_str(s.value("clip_score_convention")))
         for spin, key in ((self.batch, "batch_size"), (self.workers, "workers"), (self.seed, "seed")):
             spin.setValue(as_int(s.value(key), spin.value()))
         self.use_cache.setChecked(as_bool(s.value("use_cache"), True))

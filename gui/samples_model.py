@@ -1,6 +1,7 @@
 """The Samples list: a QAbstractListModel over one per-image table in a chosen order, and the
 delegate that paints each item (the generated thumbnail beside its nearest real image, the
-file name, realism and distance). Only painted items ask for thumbnails, so a 50,000-image
+file name, realism and distance; the prompt and its CLIPScore when the run has them). Only painted
+items ask for thumbnails, so a 50,000-image
 source costs what is on screen.
 
 New thumbnails are shown by repainting the view's viewport, not by ``dataChanged``: in icon
@@ -24,7 +25,9 @@ PAD = 6
 TEXT_H = 46
 ITEM = QSize(2 * THUMB + 3 * PAD, THUMB + TEXT_H + 2 * PAD)
 SORTS = (("Least realistic first", "realism", False), ("Most realistic first", "realism", True),
-         ("Lowest SSIM first", "ssim", False), ("Highest SSIM first", "ssim", True))
+         ("Lowest SSIM first", "ssim", False), ("Highest SSIM first", "ssim", True),
+         ("Worst-matching prompt first (CLIPScore)", "clip_score", False),
+         ("Best-matching prompt first (CLIPScore)", "clip_score", True))
 
 
 def fmt(v, digits=3) -> str:
@@ -47,6 +50,9 @@ def describe(table, i: int) -> list[str]:
         lines.append(f"POSSIBLE COPY: distance below {fmt(table.scores.copy_threshold, 4)}")
     if r["ssim"] is not None or r["psnr"] is not None:
         lines.append(f"SSIM {fmt(r['ssim'], 4)}  ·  PSNR {fmt(r['psnr'], 4)} dB")
+    if r["prompt"] is not None:
+        cut = " (prompt cut to CLIP's 77 tokens)" if r["prompt_truncated"] else ""
+        lines += [f"Prompt: {r['prompt'] or '(empty)'}", f"CLIPScore: {fmt(r['clip_score'], 4)}{cut}"]
     return lines
 
 
@@ -88,8 +94,11 @@ class SamplesModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             s = t.scores
             extra = f"  SSIM {fmt(t.ssim.get(t.files[i]), 3)}" if t.paired else ""
+            clip = t.clip.get(t.files[i])
+            if clip is not None:
+                extra += f"  CLIP {fmt(clip[0], 3)}"
             return (t.files[i], f"realism {fmt(float(s.realism[i]))}  d {fmt(float(s.distance[i]), 3)}{extra}",
-                    bool(s.possible_copy[i]))
+                    bool(s.possible_copy[i]), None if clip is None else clip[1])
         if role == Qt.ItemDataRole.ToolTipRole:
             return "\n".join(describe(t, i))
         return None
@@ -102,7 +111,7 @@ class SampleDelegate(QStyledItemDelegate):
         painter.save()
         r = option.rect
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        name, line, copy = index.data(Qt.ItemDataRole.DisplayRole)
+        name, line, copy, prompt = index.data(Qt.ItemDataRole.DisplayRole)
         painter.fillRect(r.adjusted(1, 1, -1, -1), QColor("#dbe8f5" if selected else "#fafafa"))
         painter.setPen(QPen(QColor("#d9822b") if copy else QColor("#cccccc"), 3 if copy else 1))
         painter.drawRect(r.adjusted(1, 1, -2, -2))
@@ -125,5 +134,6 @@ class SampleDelegate(QStyledItemDelegate):
         painter.drawText(text, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
                          fm.elidedText(head, Qt.TextElideMode.ElideMiddle, text.width()) + "\n"
                          + fm.elidedText(line, Qt.TextElideMode.ElideRight, text.width()) + "\n"
-                         + fm.elidedText("generated | nearest real", Qt.TextElideMode.ElideRight, text.width()))
+                         + fm.elidedText("generated | nearest real" if prompt is None else f"“{prompt}”",
+                                         Qt.TextElideMode.ElideRight, text.width()))
         painter.restore()

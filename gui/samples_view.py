@@ -245,10 +245,9 @@ class SamplesView(QWidget):
 
     def _show_table(self, i: int) -> None:
         table = self.result.results[i].per_image
-        ssim_rows = self.sort.model().item(2), self.sort.model().item(3)
-        for item in ssim_rows:
-            item.setEnabled(table.paired)
-        if not table.paired and self.sort.currentIndex() >= 2:
+        for k, (_, by, _) in enumerate(SORTS):     # SSIM with pairs, CLIPScore with prompts
+            self.sort.model().item(k).setEnabled(by == "realism" or (table.paired if by == "ssim" else bool(table.clip)))
+        if not self.sort.model().item(self.sort.currentIndex()).isEnabled():
             self.sort.setCurrentIndex(0)
         self.rule.setText(REALISM_NOTE + " " + copy_rule(table.scores.copy_threshold).capitalize() + ".")
         self._refill()

@@ -15,14 +15,15 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from engine.features.spaces import DISTANCE_METRICS
 from reports.plot_colors import BEST_COLOR, color
 from reports.plot_data import sweep_points
-from reports.result_format import best_index, short_name
+from reports.result_format import HIGHER_IS_BETTER, best_index, short_name
 
 from .plot_style import make_plot
 
 # the distances of the other feature spaces (FD_DINOv2, CLIP-FID, CMMD): (result key, heading),
-# a plot each when chosen; from the engine's table, so a new space's distance appears by itself
+# a plot each when chosen; from the engine's table, so a new space's distance appears by itself;
+# and CLIPScore (higher is better: its axis says so)
 SPACE_CURVES = tuple((name, spec.label) for name, (space, spec) in DISTANCE_METRICS.items()
-                     if space != "inception")
+                     if space != "inception") + (("clip_score", "CLIPScore"),)
 
 
 class SweepPlot(QWidget):
@@ -41,7 +42,8 @@ class SweepPlot(QWidget):
         lay.addWidget(self.kid, 1)
         self.space_plots = {}     # result key -> its plot (FD_DINOv2 ...)
         for key, heading in SPACE_CURVES:
-            plot = make_plot(f"{heading} over checkpoints", "checkpoint", f"{heading} (lower is better)")
+            better = "higher" if key in HIGHER_IS_BETTER else "lower"
+            plot = make_plot(f"{heading} over checkpoints", "checkpoint", f"{heading} ({better} is better)")
             plot.setXLink(self.fid)
             lay.addWidget(plot, 1)
             self.space_plots[key] = plot

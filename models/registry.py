@@ -47,11 +47,18 @@ CLIP_VITL14_336 = Network(
     "shipped): encode_image (768), the embedding of CMMD",
     enable="models.clip.enable:enable_clip_vitl14_336")
 
+CLIP_VITL14 = Network(
+    "clip-vitl14", "clip_vitl14.onnx", "models.clip",
+    "OpenAI CLIP ViT-L/14 at 224 px (OpenAI's ViT-L-14.pt, about 933 MB, not shipped): "
+    "encode_image and encode_text (768), the model of CLIPScore (torchmetrics)",
+    enable="models.clip.enable:enable_clip_vitl14")
+
 NETWORKS = {n.name: n for n in (
     FID_INCEPTION,
     DINOV2_VITL14,
     CLIP_VITB32,
     CLIP_VITL14_336,
+    CLIP_VITL14,
 )}
 
 

@@ -200,7 +200,7 @@ def value_text(key: str, v: float) -> str:
     """A best-point value as the results table prints it: KID's 0.0012 is not '0.00'."""
     if key.startswith("kid"):
         return f"{v:.5f}"
-    return f"{v:.4f}" if key == "cmmd" else f"{v:.2f}"
+    return f"{v:.4f}" if key in ("cmmd", "clip_score") else f"{v:.2f}"
 
 
 def _fid_intervals(result, xs, idx) -> list:
@@ -304,6 +304,9 @@ def charts_for(result) -> list[tuple[str, QImage]]:
         if key in chosen:
             out.append((f"{label} over checkpoints", sweep_chart(result, key, f"{label} over checkpoints",
                                                                 f"{label} (lower is better)")))
+    if "clip_score" in chosen:     # higher is better: the star marks the highest
+        out.append(("CLIPScore over checkpoints", sweep_chart(result, "clip_score", "CLIPScore over checkpoints",
+                                                             "CLIPScore (higher is better)")))
     if "kid" in chosen:
         out.append(("KID over checkpoints", sweep_chart(result, "kid_mean", "KID over checkpoints",
                                                        "KID (lower is better)")))

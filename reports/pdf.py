@@ -26,6 +26,7 @@ FILES_PER_REASON = 5           # per source and reason, in the skipped-files sec
 CHARTS_PER_PAGE = 2
 COLUMN_GROUPS = (("fid", "fid_ci", "fid_inf", "sfid"), ("fd_dinov2", "clip_fid", "cmmd"), ("kid", "is"), ("precision", "recall", "density", "coverage"),
                  ("ssim", "mse", "psnr", "n_pairs"), ("gan_train", "gan_test", "real_baseline"))
+COLUMN_GROUPS += (("clip_score",),)
 _app = None
 
 CSS = """

@@ -137,6 +137,10 @@ COLUMNS = (
     Column("real_baseline", "Real baseline", ("gan-train", "gan-test"), _m("real_baseline"), percent,
            "accuracy of the same linear probe fit on real training images and scored on real "
            "validation images"),
+    Column("clip_score", "CLIPScore", ("clip_score",), _m("clip_score"), _num(".4f"),
+           "agreement of each generated image with its prompt, averaged (higher is better): "
+           "torchmetrics = 100·cos with CLIP ViT-L/14, hessel = 2.5·max(cos, 0) with ViT-B/32 (the "
+           "convention is in the settings; images without a prompt are left out)"),
     Column("warnings", "Warnings", (), lambda r: list(r.warnings),
            lambda v: f"{len(v)}: " + v[0] + (" …" if len(v) > 1 else "") if v else "", ""),
 )
@@ -197,11 +201,18 @@ def not_computed_reason(column: Column, source_result) -> str:
     return f"{column.header} was not computed"
 
 
+# the result keys whose best value is the highest (every other number: the lowest)
+HIGHER_IS_BETTER = frozenset({"clip_score"})
+
+
 def best_index(result, key: str = "fid") -> int | None:
-    """Position of the best source for a lower-is-better metric (None if none has it)."""
+    """Position of the best source for ``key`` (lowest, or highest for HIGHER_IS_BETTER;
+    None if none has it)."""
     values = [(r.metrics.get(key), i) for i, r in enumerate(result.results)]
     values = [(v, i) for v, i in values if v is not None and math.isfinite(v)]
-    return min(values)[1] if values else None
+    if not values:
+        return None
+    return (max(values, key=lambda vi: (vi[0], -vi[1])) if key in HIGHER_IS_BETTER else min(values))[1]
 
 
 def _space_rows(result) -> list[tuple[str, str]]:
@@ -219,6 +230,9 @@ def _space_rows(result) -> list[tuple[str, str]]:
         label = ALL_SPACES[name].label
         rows.append((f"{label} convention", f"{rec.get('convention')} — equals {rec.get('equals')}"))
         rows.append((f"{label} weights SHA-256", rec.get("weights_sha256") or rec.get("unavailable") or DASH))
+        if rec.get("text_model_sha256"):       # CLIPScore's text tower and tokenizer vocabulary
+            rows.append((f"{label} text weights SHA-256", rec.get("text_weights_sha256") or DASH))
+            rows.append(("CLIP vocabulary SHA-256", rec.get("vocab_sha256") or DASH))
     return rows
 
 

@@ -145,9 +145,39 @@ def clip_model_paths(tmp_path_factory):
     from models.clip.standin import standin_spec, write_standin
     d = tmp_path_factory.mktemp("clip_models")
     out = {}
-    for variant, file_name in MODEL_FILES.items():
+    for variant in ("vitb32", "vitl14-336"):
+        file_name = MODEL_FILES[variant]
         weights = write_standin(d / f"clip_{variant}_standin_d2.pt", variant, depth=2)
         out[variant] = d / file_name
         build_clip_model(weights, out[variant], standin_spec(variant, 2))
         weights.unlink()    # the model and its provenance are all a run needs
+    return out
+
+
+@pytest.fixture(scope="session")
+def clip_vocab_path():
+    """The CLIP tokenizer's vocabulary (`make vocab` / `python main.py model vocab` puts it in
+    models/; models.clip.vocab.find_vocab finds it there)."""
+    from models.clip.vocab import find_vocab
+    path = find_vocab()
+    assert path is not None, "the CLIP vocabulary is missing: run `make vocab`"
+    return path
+
+
+@pytest.fixture(scope="session")
+def clipscore_models(tmp_path_factory):
+    """The 2-block CLIP stand-ins of CLIPScore's networks (models/clip/standin.py, full widths
+    and vocabulary), both towers built once per session by models.clip.build.build:
+    {"vitl14": (image_onnx, text_onnx), "vitb32": (image_onnx, text_onnx)}, provenance beside."""
+    from models.clip.build import build
+    from models.clip.standin import standin_spec, write_standin
+    from models.clip.text_files import image_model_file
+    d = tmp_path_factory.mktemp("clipscore_models")
+    out = {}
+    for variant in ("vitl14", "vitb32"):
+        weights = write_standin(d / f"clip_{variant}_standin_d2.pt", variant, depth=2, text_vocab=True)
+        prov = build(d / image_model_file(variant), weights=weights,
+                     spec=standin_spec(variant, 2, text_vocab=True))
+        weights.unlink()    # the models and their provenance are all a run needs
+        out[variant] = (d / image_model_file(variant), Path(prov["text_model"]["path"]))
     return out

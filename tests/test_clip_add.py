@@ -94,7 +94,8 @@ def test_download_resumes_after_a_cut_and_builds_into_the_data_folder(server, go
     on_disk = json.loads(provenance_path(out).read_text())
     assert on_disk["source_sha256"] == sha and on_disk["source"] == server.url("cut/good.pt")
     assert on_disk["model_sha256"] == sha256_file(out) and on_disk["depth"] == 1
-    assert f"Weights SHA-256: {sha}" in said and said[-1] == f"CLIP-FID enabled: {out}"
+    assert f"Weights SHA-256: {sha}" in said and f"CLIP-FID and CLIPScore (hessel) enabled: {out}" in said
+    assert said[-1].startswith("Tokenizer vocabulary: ")  # found (make vocab): nothing fetched
     sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     feats = sess.run(["features"], {"images": np.zeros((1, 3, 16, 16), np.float32)})[0]
     assert feats.shape == (1, TINY_SPEC.output_dim) and np.isfinite(feats).all()
@@ -142,7 +143,7 @@ def test_a_given_file_is_built_and_kept(good, tmp_path):
 
 
 def test_registry_lists_both_clip_networks():
-    assert registry.addable() == ["dinov2-vitl14", "clip-vitb32", "clip-vitl14-336"]
+    assert registry.addable() == ["dinov2-vitl14", "clip-vitb32", "clip-vitl14-336", "clip-vitl14"]
     assert registry.NETWORKS["clip-vitb32"].file_name == MODEL_FILE
     assert registry.NETWORKS["clip-vitl14-336"].file_name == "clip_vitl14_336.onnx"
     assert registry.enabler("clip-vitb32") is enable_clip_vitb32

@@ -117,14 +117,15 @@ def test_metric_availability(tmp_path):
     other = open_source(write_set(tmp_path / "other", imgs, names=["q.png", "r.png", "s.png"]))
     np.savez(tmp_path / "s.npz", mu=np.zeros(4), sigma=np.eye(4))
     stats = open_source(tmp_path / "s.npz")
-    ok = ModelInfo("/m.onnx", has_logits=True, added=dict.fromkeys(("fd_dinov2", "clip_fid", "cmmd"), "/m"))
+    ok = ModelInfo("/m.onnx", has_logits=True, added=dict.fromkeys(("fd_dinov2", "clip_fid", "cmmd", "clip_score"), "/m"))
     assert all(v is None for k, v in reasons(ok, ref, [same]).items() if not k.startswith("gan"))
     none_added = reasons(ModelInfo("/m.onnx", has_logits=True), ref, [same])
-    for metric, network in (("fd_dinov2", "dinov2-vitl14"), ("clip_fid", "clip-vitb32"), ("cmmd", "clip-vitl14-336")):
+    for metric, network in (("fd_dinov2", "dinov2-vitl14"), ("clip_fid", "clip-vitb32"), ("cmmd", "clip-vitl14-336"),
+                            ("clip_score", "clip-vitl14")):
         assert none_added[metric].offer_enable == metric
         assert f"`python main.py model add {network} --download`" in none_added[metric]
     assert all(v is None for k, v in none_added.items()
-               if k not in ("fd_dinov2", "clip_fid", "cmmd", "gan-train", "gan-test"))
+               if k not in ("fd_dinov2", "clip_fid", "cmmd", "clip_score", "gan-train", "gan-test"))
     assert "class sub-folders" in reasons(ok, ref, [same])["gan-train"]
     assert "do not match" in reasons(ok, ref, [same, other])["ssim"]
     assert "classifier head" in reasons(ModelInfo("/m.onnx", False), ref, [same])["is"]

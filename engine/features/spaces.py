@@ -94,6 +94,18 @@ CLIP_L336_CONVENTIONS = {c.name: c for c in (
         "centre crop to a square, PIL bicubic to 336x336, /255; CLIP normalisation"),
 )}
 
+# CLIPScore's image towers (the text towers are not feature spaces: engine/run/clip_score_run.py)
+CLIPSCORE_L14_CONVENTIONS = {c.name: c for c in (
+    _clip_convention(
+        "torchmetrics", "torchmetrics 1.9 CLIPScore(model_name_or_path='openai/clip-vit-large-patch14')",
+        "Hugging Face CLIPImageProcessor: shorter side to 224, centre crop 224, rescale; CLIP normalisation"),
+)}
+CLIPSCORE_B32_CONVENTIONS = {c.name: c for c in (
+    _clip_convention(
+        "hessel", "CLIPScore of Hessel et al. 2021 (jmhessel/clipscore, ViT-B/32)",
+        "the clip package's transform: shorter side to 224 (bicubic), centre crop 224; CLIP normalisation"),
+)}
+
 ALL_SPACES: dict[str, FeatureSpace] = {s.name: s for s in (
     FeatureSpace("inception", "Inception", "fid-inception-v3", "fid_inception.onnx",
                  "python main.py model build", 299, "features", 2048, PRESETS, DEFAULT_PRESET,
@@ -113,7 +125,19 @@ ALL_SPACES: dict[str, FeatureSpace] = {s.name: s for s in (
                  "features", 768, CLIP_L336_CONVENTIONS, "cmmd",
                  (SpaceMetric("cmmd", "CMMD", MMD),),
                  path_option="clip_l336_model_path", selectable=False),
+    FeatureSpace("clip-l14", "CLIP ViT-L/14", "clip-vitl14", "clip_vitl14.onnx",
+                 "python main.py model add clip-vitl14 --download", clip_preprocess.IMAGE_SIZE["torchmetrics"],
+                 "features", 768, CLIPSCORE_L14_CONVENTIONS, "torchmetrics",
+                 path_option="clip_vitl14_model_path", selectable=False),
+    # the ViT-B/32 of the "clip" space with CLIPScore's own preprocessing (hessel)
+    FeatureSpace("clip-b32-hessel", "CLIP ViT-B/32", "clip-vitb32", "clip_vitb32.onnx",
+                 "python main.py model add clip-vitb32 --download", clip_preprocess.IMAGE_SIZE["hessel"],
+                 "features", 512, CLIPSCORE_B32_CONVENTIONS, "hessel",
+                 path_option="clip_model_path", selectable=False),
 )}
+# CLIPScore's conventions -> the space of its image tower (engine/metrics/clip_score.py's
+# CONVENTION_NETWORK names the same networks; tests/test_clip_score_run.py checks it)
+CLIPSCORE_SPACES = {"torchmetrics": "clip-l14", "hessel": "clip-b32-hessel"}
 # the values of the feature_space option (what the CLI and the GUI offer)
 SPACES: dict[str, FeatureSpace] = {n: s for n, s in ALL_SPACES.items() if s.selectable}
 DEFAULT_SPACE = "inception"

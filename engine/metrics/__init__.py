@@ -14,7 +14,8 @@ class MetricSpec:
     label: str
     needs: str          # "features" | "spatial" | "logits" | "pairs" | "classes" (features + class
                         # sub-folders) | a feature space's name ("dinov2", "clip", "clip-l14-336": the
-                        # features of that space, engine/features/spaces.py)
+                        # features of that space, engine/features/spaces.py) | "prompts"
+                        # (generated images and their prompts: CLIPScore)
     keys: tuple         # keys in the result's "metrics" mapping
 
 
@@ -35,6 +36,7 @@ METRICS = {m.name: m for m in (
     MetricSpec("psnr", "PSNR", "pairs", ("psnr",)),
     MetricSpec("gan-train", "GAN-train (linear probe)", "classes", ("gan_train", "real_baseline")),
     MetricSpec("gan-test", "GAN-test (linear probe)", "classes", ("gan_test", "real_baseline")),
+    MetricSpec("clip_score", "CLIPScore (image vs prompt)", "prompts", ("clip_score",)),
 )}
 
 # Every key a result's "metrics" mapping carries, in display order (null when not computed).
@@ -42,5 +44,6 @@ RESULT_KEYS = ("fid", "fid_ci_low", "fid_ci_high", "fid_inf", "sfid", "fd_dinov2
                "kid_mean", "kid_std", "is_mean", "is_std", "precision", "recall",
                "density", "coverage", "ssim", "mse", "psnr", "n_pairs",
                "gan_train", "gan_test", "real_baseline")
+RESULT_KEYS += ("clip_score",)
 # Structured metric values (JSON only, not CSV columns); null when not computed.
 STRUCTURED_KEYS = ("per_class", "sweep")

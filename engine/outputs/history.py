@@ -21,7 +21,8 @@ from ..run.result import RunResult
 
 DATA_DIR_ENV = "FID_STUDIO_DATA_DIR"
 DB_NAME = "history.sqlite3"
-SCHEMA_VERSION = 4  # 2: sources.sfid; 3: sources.fd_dinov2; 4: sources.clip_fid, sources.cmmd
+SCHEMA_VERSION = 5  # 2: sources.sfid; 3: sources.fd_dinov2; 4: sources.clip_fid, sources.cmmd;
+# 5: sources.clip_score, sources.clip_scores_json (per image: file, score, prompt, prompt cut)
 
 _SCHEMA = """
 CREATE TABLE runs (
@@ -61,6 +62,9 @@ ALTER TABLE sources ADD COLUMN fd_dinov2 REAL;
 -- version 4 (also added by _migrate to older databases): CLIP-FID and CMMD
 ALTER TABLE sources ADD COLUMN clip_fid REAL;
 ALTER TABLE sources ADD COLUMN cmmd REAL;
+-- version 5 (also added by _migrate to older databases): CLIPScore and its per-image scores
+ALTER TABLE sources ADD COLUMN clip_score REAL;
+ALTER TABLE sources ADD COLUMN clip_scores_json TEXT;
 CREATE TABLE skipped (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     position INTEGER NOT NULL,          -- -1: the reference source
@@ -100,6 +104,7 @@ class RunSummary:
     best_fd_dinov2: float | None = None  # lowest FD_DINOv2 among the sources
     best_clip_fid: float | None = None   # lowest CLIP-FID among the sources
     best_cmmd: float | None = None       # lowest CMMD among the sources
+    best_clip_score: float | None = None  # highest CLIPScore among the sources (higher is better)
 
 
 def _finite(v):
@@ -146,12 +151,14 @@ class History:
             return
         # one column per version; one a database already has (however it got there) is kept
         have = {row[1] for row in self._db.execute("PRAGMA table_info(sources)")}
-        for step, columns in ((2, ("sfid",)), (3, ("fd_dinov2",)), (4, ("clip_fid", "cmmd"))):
+        for step, columns in ((2, ("sfid",)), (3, ("fd_dinov2",)), (4, ("clip_fid", "cmmd")),
+                              (5, ("clip_score", "clip_scores_json TEXT"))):
             if version < step:
                 with self._db:
                     for column in columns:
-                        if column not in have:
-                            self._db.execute(f"ALTER TABLE sources ADD COLUMN {column} REAL")
+                        name, _, kind = column.partition(" ")
+                        if name not in have:
+                            self._db.execute(f"ALTER TABLE sources ADD COLUMN {name} {kind or 'REAL'}")
                     self._db.execute(f"PRAGMA user_version = {step}")
         # Later schema versions add their ALTER TABLE steps here, one per version.
 
@@ -174,13 +181,15 @@ class History:
                 fid = src.metrics.get("fid")
                 self._db.execute(
                     "INSERT INTO sources (run_id, position, path, n_images, n_skipped, fid, metrics_json, "
-                    "warnings_json, extras_json, fid_curve_json, ssim_values_json, sfid, fd_dinov2, clip_fid, cmmd) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "warnings_json, extras_json, fid_curve_json, ssim_values_json, sfid, fd_dinov2, clip_fid, cmmd, "
+                    "clip_score, clip_scores_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (run_id, pos, src.path, src.n_images, len(src.skipped), fid,
                      _dumps(src.metrics), _dumps(src.warnings), _dumps(src.extras),
                      _dumps([list(p) for p in src.fid_curve]), _dumps(list(src.ssim_values)),
                      src.metrics.get("sfid"), _finite(src.metrics.get("fd_dinov2")),
-                     _finite(src.metrics.get("clip_fid")), _finite(src.metrics.get("cmmd"))))
+                     _finite(src.metrics.get("clip_fid")), _finite(src.metrics.get("cmmd")),
+                     _finite(src.metrics.get("clip_score")),
+                     _dumps([list(c) for c in src.clip_scores]) if src.clip_scores else None))
             rows = [(run_id, -1, s["file"], s["reason"]) for s in result.reference.get("skipped", [])]
             for pos, src in enumerate(result.results):
                 rows += [(run_id, pos, s["file"], s["reason"]) for s in src.skipped]
@@ -195,7 +204,8 @@ class History:
                "(SELECT MIN(sfid) FROM sources s WHERE s.run_id = r.id), "
                "(SELECT MIN(fd_dinov2) FROM sources s WHERE s.run_id = r.id), "
                "(SELECT MIN(clip_fid) FROM sources s WHERE s.run_id = r.id), "
-               "(SELECT MIN(cmmd) FROM sources s WHERE s.run_id = r.id) FROM runs r")
+               "(SELECT MIN(cmmd) FROM sources s WHERE s.run_id = r.id), "
+               "(SELECT MAX(clip_score) FROM sources s WHERE s.run_id = r.id) FROM runs r")
         args: tuple = ()
         if reference is not None:
             sql += " WHERE r.reference = ?"
@@ -208,7 +218,8 @@ class History:
             out.append(RunSummary(id=row[0], created=row[1], reference=row[2], preset=row[3],
                                   device=row[4], seed=row[5], duration_s=row[6], sources=paths,
                                   best_fid=row[7], n_skipped=row[8], best_sfid=row[9],
-                                  best_fd_dinov2=row[10], best_clip_fid=row[11], best_cmmd=row[12]))
+                                  best_fd_dinov2=row[10], best_clip_fid=row[11], best_cmmd=row[12],
+                                  best_clip_score=row[13]))
         return out
 
     def references(self) -> list[str]:
@@ -229,15 +240,16 @@ class History:
             skipped.setdefault(pos, []).append({"file": file, "reason": reason})
         data["reference"] = dict(data["reference"], skipped=skipped.get(-1, []))
         sources = self._db.execute(
-            "SELECT position, metrics_json, fid_curve_json, ssim_values_json FROM sources "
+            "SELECT position, metrics_json, fid_curve_json, ssim_values_json, clip_scores_json FROM sources "
             "WHERE run_id = ? ORDER BY position", (run_id,)).fetchall()
-        for pos, metrics_json, _, _ in sources:
+        for pos, metrics_json, *_ in sources:
             data["results"][pos]["skipped"] = skipped.get(pos, [])
             data["results"][pos]["metrics"] = json.loads(metrics_json)   # keeps infinities
         result = RunResult.from_dict(data)
-        for pos, _, curve_json, ssim_json in sources:
+        for pos, _, curve_json, ssim_json, clip_json in sources:
             result.results[pos].fid_curve = [tuple(p) for p in json.loads(curve_json)]
             result.results[pos].ssim_values = json.loads(ssim_json)
+            result.results[pos].clip_scores = [tuple(c) for c in json.loads(clip_json)] if clip_json else []
         return result
 
     def delete(self, run_id: int) -> None:

@@ -49,6 +49,7 @@ def load_table(result, index: int, cache_root=None, cancel: CancelToken | None =
     table = PerImageTable(source=src.path, reference=result.reference["path"], files=list(gen.files),
                           real_files=list(ref.files), scores=sc)
     _add_pairs(table, result, index, cancel)
+    table.add_clip_scores(src.clip_scores)     # the run's CLIPScore per image, with the prompts
     return table
 
 
@@ -70,4 +71,5 @@ def recompute(result, index: int, cache_root=None, model_path=None, cancel: Canc
         result.reference["features_key"] = fresh.reference["features_key"]
     if "features_key" in src.extras:
         result.results[index].extras["features_key"] = src.extras["features_key"]
+    src.per_image.add_clip_scores(result.results[index].clip_scores)
     return src.per_image

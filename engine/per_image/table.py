@@ -14,7 +14,7 @@ from ..metrics import paired
 from .scores import PerImageScores, copy_rule
 
 CSV_COLUMNS = ("source", "file", "realism", "in_manifold", "nearest_real", "distance",
-               "possible_copy", "ssim", "psnr")
+               "possible_copy", "ssim", "psnr", "clip_score", "prompt", "prompt_truncated")
 WORST_IN_SUMMARY = 5
 COPIES_IN_SUMMARY = 20
 
@@ -28,6 +28,7 @@ class PerImageTable:
     scores: PerImageScores
     ssim: dict = field(default_factory=dict)    # generated file -> SSIM (paired runs)
     psnr: dict = field(default_factory=dict)    # generated file -> PSNR (inf for identical pairs)
+    clip: dict = field(default_factory=dict)    # generated file -> (CLIPScore, prompt, prompt cut)
 
     def __len__(self) -> int:
         return len(self.files)
@@ -43,18 +44,25 @@ class PerImageTable:
                 self.ssim[name] = float(s)
             self.psnr[name] = paired.psnr_from_mse(mse) if mse > 0 else math.inf
 
+    def add_clip_scores(self, clip_scores) -> None:
+        """``clip_scores``: [(generated file, CLIPScore, prompt, prompt cut)] of the run."""
+        for name, score, prompt, cut in clip_scores:
+            self.clip[name] = (float(score), prompt, bool(cut))
+
     def nearest_name(self, i: int) -> str:
         return self.real_files[int(self.scores.nearest[i])]
 
     def order(self, by: str = "realism", descending: bool = False, copies_only: bool = False) -> np.ndarray:
-        """Row indices sorted by ``realism`` or ``ssim`` (ties by file order: stable); rows
-        without the key (no SSIM for that file) go last."""
+        """Row indices sorted by ``realism``, ``ssim`` or ``clip_score`` (ties by file order:
+        stable); rows without the key (no SSIM, no prompt for that file) go last."""
         if by == "realism":
             key = self.scores.realism
         elif by == "ssim":
             key = np.array([self.ssim.get(f, np.nan) for f in self.files])
+        elif by == "clip_score":
+            key = np.array([self.clip.get(f, (np.nan,))[0] for f in self.files], np.float64)
         else:
-            raise ValueError(f"unknown sort key {by!r}; valid: realism, ssim")
+            raise ValueError(f"unknown sort key {by!r}; valid: realism, ssim, clip_score")
         idx = np.arange(len(self.files))
         if copies_only:
             idx = idx[self.scores.possible_copy]
@@ -68,7 +76,8 @@ class PerImageTable:
         return {"source": self.source, "file": f, "realism": float(s.realism[i]),
                 "in_manifold": bool(s.in_manifold[i]), "nearest_real": self.nearest_name(i),
                 "distance": float(s.distance[i]), "possible_copy": bool(s.possible_copy[i]),
-                "ssim": self.ssim.get(f), "psnr": self.psnr.get(f)}
+                "ssim": self.ssim.get(f), "psnr": self.psnr.get(f),
+                **dict(zip(("clip_score", "prompt", "prompt_truncated"), self.clip.get(f, (None, None, None))))}
 
     def summary(self) -> dict:
         """What the JSON result keeps (not one row per image)."""

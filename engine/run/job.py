@@ -12,7 +12,7 @@ from collections import Counter
 
 import numpy as np
 
-from . import class_scores, fid_family, space_models
+from . import class_scores, clip_score_run, fid_family, space_models
 from . import pairs as pair_metrics
 from ..errors import CancelToken, InputError, ModelError
 from .events import Message, Progress, SourceFinished, SourceStarted
@@ -148,7 +148,7 @@ def _inception_score(opts, gen, model, res: SourceResult):
 
 # metric keys -> the name a warning uses for them, for the "null needs a reason" rule
 _NULL_NAMES = {"fid": ("fid", "FID"), "kid": ("kid_mean", "KID"), "is": ("is_mean", "IS"),
-               "pr": ("precision", "precision/recall"),
+               "pr": ("precision", "precision/recall"), "clip_score": ("clip_score", "CLIPScore"),
                **{m: (m, spec.label) for m, (_, spec) in DISTANCE_METRICS.items() if m != "fid"}}
 
 
@@ -251,6 +251,8 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
         # on Ray the driver's session only supplies the model's identity; the actors run it
         model = load_model(opts.replace(device="cpu") if cluster else opts, model_path)
     spaces = space_models.load(opts, model, cluster is not None) if wants_features else None
+    clip_setup = clip_score_run.load(opts, spaces) if "clip_score" in opts.metrics else None  # generated side only
+    ref_only = tuple(n for n in spaces.models if n not in opts.generated_only_spaces()) if spaces else None
     first = model or next(iter(spaces.models.values()), None) if spaces else model
     device, device_line = (first.device.device, first.device.line) if first else ("none", "no model needed")
     if cluster is not None:
@@ -296,12 +298,12 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
             # an ADM reference batch: FID/sFID from its mu/sigma (mu_s/sigma_s); its images only
             # when a metric needs them (KID, precision/recall, GAN-train/test, another space)
             def images():
-                ref_all.update(features_of(ref_src, "reference", -1))
+                ref_all.update(features_of(ref_src, "reference", -1, only=ref_only))
                 return ref_all.get("inception") or _StatsOnly(ref_src)
             ref = adm_reference(opts, ref_src, images, _StatsOnly)
             ref_all["inception"] = ref
         elif wants_features:
-            ref_all = features_of(ref_src, "reference", -1)
+            ref_all = features_of(ref_src, "reference", -1, only=ref_only)
             ref = main_of(ref_all, ref_src)
         if ref is not None:
             emit(SourceFinished("reference", -1))
@@ -314,6 +316,7 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
             val.label = val_src.label
         results = []
         for i, src in enumerate(gen_srcs):
+            prompts = clip_score_run.prompts_of(clip_setup, src)    # None unless CLIPScore can run
             res = SourceResult(path=src.label, n_images=0, metrics=empty_metrics(),
                                warnings=src.warnings() + suites.notes(opts) + ref_notes)
             if model is not None and model.precision_warning():
@@ -350,6 +353,8 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
                     res.extras["features_key"] = dist[1].cache_key
                 if opts.per_image:
                     _per_image(opts, *dist, res, ref_src.label, cancel)
+                if clip_setup is not None:
+                    clip_score_run.compute(opts, clip_setup, prompts, gen_all, res, cancel)
                 if opts.wants_classes:
                     _class_metrics(opts, ref, gen_ext, val, cancel, res)
             if opts.wants_pairs:

@@ -19,6 +19,7 @@ EXECUTORS = ("local", "ray")
 # "prdc": the prdc package (k-th neighbour without self, strict <, seeded subsample of
 # pr_max_samples); "adm": the ADM evaluator (squared distances, self counted, <=, all images)
 PR_CONVENTIONS = ("prdc", "adm")
+CLIP_SCORE_CONVENTIONS = ("torchmetrics", "hessel")
 
 
 def _default_workers() -> int:
@@ -68,6 +69,12 @@ class Options:
     # the built CLIP models (CLIP-FID: ViT-B/32; CMMD: ViT-L/14@336); None: models.find_model
     clip_model_path: str | None = None
     clip_l336_model_path: str | None = None
+    # CLIPScore: "torchmetrics" (ViT-L/14, 100·cos, mean then clamp) | "hessel" (ViT-B/32,
+    # 2.5·max(cos, 0)); the models of its towers (None: models.find_model)
+    clip_score_convention: str = "torchmetrics"
+    clip_vitl14_model_path: str | None = None
+    clip_vitl14_text_model_path: str | None = None
+    clip_text_model_path: str | None = None     # the ViT-B/32 text tower (hessel)
 
     def __post_init__(self):
         from ..features.presets import PRESETS  # late import: presets imports numpy-heavy resize code
@@ -119,6 +126,12 @@ class Options:
         for space in ALL_SPACES.values():
             if space.path_option and getattr(self, space.path_option) is not None:
                 object.__setattr__(self, space.path_option, str(getattr(self, space.path_option)))
+        if self.clip_score_convention not in CLIP_SCORE_CONVENTIONS:
+            raise OptionError(f"unknown clip_score_convention {self.clip_score_convention!r}; "
+                              f"valid: {', '.join(CLIP_SCORE_CONVENTIONS)}")
+        for name in ("clip_vitl14_text_model_path", "clip_text_model_path"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, str(getattr(self, name)))
         from ..inputs.shards import parse_shard
         parse_shard(self.shard)
         if not isinstance(self.seed, int) or self.seed < 0:
@@ -147,7 +160,14 @@ class Options:
     def wants_features(self) -> bool:
         from ..features.spaces import DISTANCE_METRICS
         return self.per_image or any(m in DISTANCE_METRICS or m in ("sfid", "fid_inf", "fid_ci", "kid", "is", "pr",
-                                                                    "gan-train", "gan-test") for m in self.metrics)
+                                                                    "gan-train", "gan-test", "clip_score")
+                                     for m in self.metrics)
+
+    def generated_only_spaces(self) -> tuple:
+        """Spaces fed by the generated sources only: CLIPScore's image tower (no other metric
+        uses it, and CLIPScore needs no reference)."""
+        from ..features.spaces import CLIPSCORE_SPACES
+        return tuple(s for s in self.spaces_needed() if s in CLIPSCORE_SPACES.values())
 
     def spaces_needed(self) -> tuple:
         """The feature spaces whose models this run feeds, Inception first."""
@@ -162,6 +182,9 @@ class Options:
                 needed.add("inception")
         if self.per_image:
             needed.add(self.feature_space)
+        if "clip_score" in self.metrics:
+            from ..features.spaces import CLIPSCORE_SPACES
+            needed.add(CLIPSCORE_SPACES[self.clip_score_convention])
         return tuple(sorted(needed, key=lambda s: (s != "inception", s)))
 
     @property

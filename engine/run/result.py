@@ -41,6 +41,8 @@ class SourceResult:
     extras: dict = field(default_factory=dict)        # e.g. {"kid_subset_size": 50}
     ssim_values: list = field(default_factory=list)   # per-pair SSIM, for plots only (not in JSON)
     per_image: object = None     # engine.per_image.table.PerImageTable (JSON keeps its summary)
+    # CLIPScore per image: [(file, score, prompt, prompt cut)] (not in JSON: its summary is in extras)
+    clip_scores: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         metrics = {k: _json_number(self.metrics.get(k)) for k in RESULT_KEYS}

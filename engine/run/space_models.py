@@ -56,6 +56,7 @@ def load(opts, inception_model, on_ray: bool) -> SpaceModels:
     ``feature_space`` cannot run."""
     from ..features.inference import InferenceModel
     out = SpaceModels()
+    by_path = {}     # one session per model file (CLIP-FID and CLIPScore hessel share ViT-B/32)
     for name in opts.spaces_needed():
         space = get_space(name)
         conv = convention_of(opts, space)
@@ -79,7 +80,9 @@ def load(opts, inception_model, on_ray: bool) -> SpaceModels:
         else:
             reason = None
         if reason is None:
-            model = InferenceModel(path, opts.device, precision=opts.precision, build_hint=space.build)
+            model = by_path.get(str(path)) or InferenceModel(path, opts.device, precision=opts.precision,
+                                                             build_hint=space.build)
+            by_path[str(path)] = model
             prov = _provenance(path)
             out.models[name] = model
             record.update(model=str(path), model_sha256=model.sha256,
@@ -94,7 +97,8 @@ def load(opts, inception_model, on_ray: bool) -> SpaceModels:
 
 
 def metric_tags(opts) -> dict:
-    """{metric asked for: "space/convention"} for every metric computed from features."""
+    """{metric asked for: "space/convention"} for every metric computed from features
+    (CLIPScore: its image tower's space and convention)."""
     inception = get_space("inception")
     chosen = get_space(opts.feature_space)
     out = {}
@@ -108,6 +112,10 @@ def metric_tags(opts) -> dict:
         else:
             continue
         out[m] = tag(space, convention_of(opts, space))
+    if "clip_score" in opts.metrics:
+        from ..features.spaces import CLIPSCORE_SPACES
+        space = get_space(CLIPSCORE_SPACES[opts.clip_score_convention])
+        out["clip_score"] = tag(space, convention_of(opts, space))
     if opts.per_image:
         out["per_image"] = tag(chosen, convention_of(opts, chosen))
     return out

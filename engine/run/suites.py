@@ -29,6 +29,10 @@ SUITES = {s.name: s for s in (
     Suite("adm", "ADM evaluator (guided-diffusion): FID, sFID, IS, precision / recall",
           preset="tensorflow", metrics=("fid", "sfid", "is", "pr"),
           settings=(("is_splits", "adm"), ("pr_convention", "adm"), ("pr_k", 3))),
+    # text-to-image papers: FID with clean-fid's resize (GigaGAN's COCO-30k evaluation code uses
+    # clean-fid) and CLIPScore as torchmetrics computes it, from one pass over the generated images
+    Suite("t2i", "Text-to-image: FID + CLIPScore", preset="clean", metrics=("fid", "clip_score"),
+          settings=(("clip_score_convention", "torchmetrics"),)),
 )}
 
 

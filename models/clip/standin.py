@@ -54,11 +54,13 @@ def _rule(key: str) -> tuple[str, float]:
     raise KeyError(key)
 
 
-def standin_tensors(variant: str, depth: int | None = None,
-                    seed: int = STANDIN_SEED) -> dict[str, np.ndarray]:
-    """Seeded float16 tensors in OpenAI's layout of ``variant`` ('vitb32' | 'vitl14-336')
-    with ``depth`` image blocks (None: full depth), in ``model.state_dict()`` order."""
-    return spec_tensors(spec_for(variant, depth), seed)
+def standin_tensors(variant: str, depth: int | None = None, seed: int = STANDIN_SEED,
+                    text_vocab: bool = False) -> dict[str, np.ndarray]:
+    """Seeded float16 tensors in OpenAI's layout of ``variant`` ('vitb32' | 'vitl14' |
+    'vitl14-336') with ``depth`` image blocks (None: full depth), in ``model.state_dict()``
+    order; text_vocab: a reduced-depth stand-in keeps the full vocabulary (for the text
+    encoder, which real token ids index)."""
+    return spec_tensors(spec_for(variant, depth, text_vocab), seed)
 
 
 def spec_tensors(spec: ClipSpec, seed: int = STANDIN_SEED) -> dict[str, np.ndarray]:
@@ -77,9 +79,9 @@ def spec_tensors(spec: ClipSpec, seed: int = STANDIN_SEED) -> dict[str, np.ndarr
 
 
 def write_standin(path: Path, variant: str, depth: int | None = 2,
-                  seed: int = STANDIN_SEED) -> Path:
+                  seed: int = STANDIN_SEED, text_vocab: bool = False) -> Path:
     """The seeded stand-in as a float16 torch.save state dict at path (depth None: full)."""
-    return write_torch_state_dict(path, standin_tensors(variant, depth, seed))
+    return write_torch_state_dict(path, standin_tensors(variant, depth, seed, text_vocab))
 
 
 # A CLIP of tiny widths (the image tower 64 wide: CLIP() sets its heads to width // 64), for a
@@ -88,9 +90,9 @@ TINY_SPEC = ClipSpec("tiny", "tiny", 64, 1, 1, 8, 16, 8, 8, 1, "0" * 64, "tiny.p
                      vocab_size=16, context_length=4)
 
 
-def standin_spec(variant: str, depth: int | None = 2) -> ClipSpec:
-    """The spec a stand-in written with this depth verifies against."""
-    return spec_for(variant, depth)
+def standin_spec(variant: str, depth: int | None = 2, text_vocab: bool = False) -> ClipSpec:
+    """The spec a stand-in written with this depth (and text_vocab) verifies against."""
+    return spec_for(variant, depth, text_vocab)
 
 
 # (width, height, kind): larger and smaller than both inputs (224, 336), square, landscape,

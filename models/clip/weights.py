@@ -1,4 +1,4 @@
-"""OpenAI CLIP ViT-B/32 and ViT-L/14@336px: the key layout of their released files and its checks.
+"""OpenAI CLIP ViT-B/32, ViT-L/14 and ViT-L/14@336px: the key layout of their released files and its checks.
 
 The released files (clip/clip.py ``_MODELS``) are TorchScript archives of the whole model,
 image and text towers; ``clip.load(name, device="cpu")`` reads ``model.state_dict()`` of
@@ -21,8 +21,8 @@ Key layout (``VisionTransformer`` + ``Transformer`` of clip/model.py, under ``vi
         mlp.c_proj.{weight (W, 4W),bias}, ln_2.*}
 
 and the text tower's (positional_embedding, text_projection, logit_scale,
-token_embedding.weight, ln_final.*, transformer.resblocks.<i>.*): checked and returned,
-though the image encoder never reads them. TorchScript archives also hold the scalars
+token_embedding.weight, ln_final.*, transformer.resblocks.<i>.*, text_width // 64 heads, as
+build_model sets them): read by the text encoder (text_graph.py; logit_scale by neither). TorchScript archives also hold the scalars
 ``input_resolution``, ``context_length`` and ``vocab_size`` (build_model drops them).
 
 numpy only (the reader is models.common.torch_reader: no pickled code runs).
@@ -37,14 +37,14 @@ import numpy as np
 OPENAI_BASE = "https://openaipublic.azureedge.net/clip/models"
 # build_model drops these; TorchScript archives keep them as attributes
 SCALAR_KEYS = ("input_resolution", "context_length", "vocab_size")
-REDUCED_VOCAB = 1000  # reduced-depth stand-ins: the text tower is never read by the image encoder
+REDUCED_VOCAB = 1000  # reduced-depth stand-ins for the image encoders (text_vocab: full vocabulary)
 
 
 @dataclass(frozen=True)
 class ClipSpec:
     """One released CLIP ViT; ``layers`` (and the text tower) may be reduced for stand-ins."""
 
-    variant: str          # "vitb32" | "vitl14-336"
+    variant: str          # "vitb32" | "vitl14" | "vitl14-336"
     label: str            # OpenAI's name
     width: int
     layers: int
@@ -65,6 +65,10 @@ class ClipSpec:
         return self.image_size // self.patch
 
     @property
+    def text_heads(self) -> int:
+        return max(1, self.text_width // 64)  # build_model's transformer_heads (tiny: 1)
+
+    @property
     def url(self) -> str:
         return f"{OPENAI_BASE}/{self.sha256}/{self.file_name}"
 
@@ -72,31 +76,35 @@ class ClipSpec:
     def model_name(self) -> str:
         return f"clip-{self.variant}"
 
-    def with_depth(self, depth: int) -> "ClipSpec":
+    def with_depth(self, depth: int, text_vocab: bool = False) -> "ClipSpec":
         """Same widths, ``depth`` image blocks; below full depth the text tower shrinks too
-        (its blocks to at most 2, its vocabulary to REDUCED_VOCAB), keeping stand-ins small."""
+        (its blocks to at most 2, its vocabulary to REDUCED_VOCAB unless ``text_vocab``: the
+        text encoder's stand-ins keep all 49408 rows, the tokenizer's ids index them)."""
         if depth == FULL_DEPTH[self.variant]:
             return SPECS[self.variant]
         return dataclasses.replace(self, layers=depth, text_layers=min(2, self.text_layers),
-                                   vocab_size=REDUCED_VOCAB)
+                                   vocab_size=self.vocab_size if text_vocab else REDUCED_VOCAB)
 
 
 VITB32 = ClipSpec("vitb32", "ViT-B/32", 768, 12, 12, 32, 224, 512, 512, 12,
                   "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af",
                   "ViT-B-32.pt")
+VITL14 = ClipSpec("vitl14", "ViT-L/14", 1024, 24, 16, 14, 224, 768, 768, 12,
+                  "b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836",
+                  "ViT-L-14.pt")
 VITL14_336 = ClipSpec("vitl14-336", "ViT-L/14@336px", 1024, 24, 16, 14, 336, 768, 768, 12,
                       "3035c92b350959924f9f00213499208652fc7ea050643e8b385c2dac08641f02",
                       "ViT-L-14-336px.pt")
-SPECS = {s.variant: s for s in (VITB32, VITL14_336)}
+SPECS = {s.variant: s for s in (VITB32, VITL14, VITL14_336)}
 FULL_DEPTH = {s.variant: s.layers for s in SPECS.values()}
 
 
-def spec_for(variant: str, depth: int | None = None) -> ClipSpec:
+def spec_for(variant: str, depth: int | None = None, text_vocab: bool = False) -> ClipSpec:
     try:
         spec = SPECS[variant]
     except KeyError:
         raise ValueError(f"unknown CLIP variant {variant!r}; known: {', '.join(SPECS)}") from None
-    return spec if depth is None else spec.with_depth(depth)
+    return spec if depth is None else spec.with_depth(depth, text_vocab)
 
 
 def _block_layout(prefix: str, w: int) -> dict[str, tuple[int, ...]]:
@@ -128,7 +136,7 @@ def image_layout(spec: ClipSpec) -> dict[str, tuple[int, ...]]:
 
 
 def text_layout(spec: ClipSpec) -> dict[str, tuple[int, ...]]:
-    """The text tower's keys -> shapes (read by issue 22's text encoder, not by the image one)."""
+    """The text tower's keys -> shapes (read by the text encoder, text_graph.py)."""
     t = spec.text_width
     layout: dict[str, tuple[int, ...]] = {}
     for i in range(spec.text_layers):

