@@ -147,9 +147,13 @@ def _check_folder(entry: RefEntry, folder: Path) -> CachedRef:
 
 
 def _set_aside(folder: Path) -> Path:
-    aside = folder.with_name(f"{folder.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
-    os.replace(folder, aside)
-    return aside
+    stem = f"{folder.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    for n in range(1000):      # two set-asides within one second get distinct names
+        aside = folder.with_name(stem if n == 0 else f"{stem}-{n}")
+        if not aside.exists():
+            os.replace(folder, aside)
+            return aside
+    raise InputError(f"cannot set aside the damaged cache entry {folder}: too many copies")
 
 
 def cached(entry: RefEntry, say=lambda text: None) -> CachedRef | None:
