@@ -12,6 +12,7 @@ from collections import Counter
 
 import numpy as np
 
+from ..refs.resolve import check_run
 from . import class_scores, clip_score_run, fid_family, space_models
 from . import pairs as pair_metrics
 from ..errors import CancelToken, InputError, ModelError
@@ -232,7 +233,6 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
     emit = on_event or (lambda e: None)
     if not gen_paths:
         raise InputError("no generated source given")
-    from ..refs.resolve import check_run
     check_run(ref_path, opts)     # a catalogue / library file of another convention: refused
     ref_src = open_source(ref_path)
     shard = parse_shard(opts.shard)
@@ -258,8 +258,7 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
     if cluster is not None:
         device, device_line = cluster.device(opts.device), cluster.line()
     emit(Message(device_line))
-    workdirs = []
-    run_notes: list = []    # said once per run, on every row: cache unwritable, damaged reference entry
+    workdirs, run_notes = [], []    # run_notes: said once per run, on every row (cache unwritable...)
 
     def note_once(text):
         if text and text not in run_notes:
@@ -291,7 +290,6 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
     def main_of(exts, src):
         """The side the row's counts come from: Inception's, else the only space's."""
         return exts.get("inception") or next(iter(exts.values()), None) or _NoFeatures(src)
-
     try:
         ref, ref_all = None, {}
         if wants_features and ref_src.kind == "array" and ref_src.stats is not None:
@@ -396,7 +394,7 @@ def run(ref_path, gen_paths, opts: Options, *, on_event=None, cancel: CancelToke
     return RunResult(
         preset=preset.name, device=device, device_line=device_line, seed=opts.seed,
         model=model.describe() if model else None, reference=reference, results=results,
-        spaces=spaces.records if spaces else {},
+        spaces=spaces.records if spaces else {}, versions=library_versions(),
         options=opts.to_dict(), created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        duration_s=round(time.perf_counter() - t0, 3), versions=library_versions())
+        duration_s=round(time.perf_counter() - t0, 3))
 
