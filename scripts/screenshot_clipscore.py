@@ -25,7 +25,7 @@ PROMPTS = ["a red fox in deep snow", "two cats asleep on a windowsill", "a light
 
 
 def main() -> int:
-    from shot_dirs import out_and_temp
+    from shot_dirs import out_and_temp, settler
     out, tmp = out_and_temp()
     from PySide6.QtWidgets import QApplication
     from gui.main_window import MainWindow
@@ -41,14 +41,7 @@ def main() -> int:
     w.resize(1400, 900)
     w.show()
 
-    def settle(until=lambda: True, ms=300_000):
-        import time
-        t = time.monotonic()
-        while not until() and time.monotonic() - t < ms / 1000:
-            app.processEvents()
-            time.sleep(0.01)
-        for _ in range(20):
-            app.processEvents()
+    settle = settler(app, default_ms=300_000)
 
     ref = write_set(tmp / "real", base_images(12, seed=1))
     gen = write_set(tmp / "generated", base_images(12, seed=2), noise=20)

@@ -18,9 +18,9 @@ def out_and_temp() -> tuple[Path, Path]:
     return out, tmp
 
 
-def settler(app):
+def settler(app, default_ms=120_000):
     """``settle(until, ms)``: process events until ``until()`` holds (or ``ms`` pass), then a few more."""
-    def settle(until=lambda: True, ms=120_000):
+    def settle(until=lambda: True, ms=default_ms):
         import time
         t = time.monotonic()
         while not until() and time.monotonic() - t < ms / 1000:
